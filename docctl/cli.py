@@ -1,0 +1,116 @@
+"""The docctl command: init, serve, create-user, tick, verify."""
+
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+DEMO_PASSWORD = "docctl-demo"
+
+
+def _create_app():
+    from docctl import create_app
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False)
+def main():
+    """Document control for ISO 9001 (docctl)."""
+
+
+def register_cli(app) -> None:
+    """Attach docctl's commands to the app's CLI."""
+    for command in (init, serve, create_user, tick, verify):
+        app.cli.add_command(command)
+
+
+@click.command()
+@click.option("--demo", is_flag=True, help="Load the demo organisation.")
+@with_appcontext
+def init(demo: bool):
+    """Create or upgrade the database and git store (idempotent)."""
+    from flask_migrate import upgrade
+
+    from docctl.services import demo as demo_data, publishing
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    publishing.recover(min_age_seconds=0)
+    click.echo(f"database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"git store: {current_app.config['REPO_STORE']}")
+    if demo:
+        created = demo_data.load(DEMO_PASSWORD, progress=click.echo)
+        if created:
+            click.echo("demo organisation loaded.")
+        else:
+            click.echo("demo organisation already present; nothing changed.")
+        click.echo(f"demo users (password '{DEMO_PASSWORD}', demo only): "
+                   "admin, secretary, reviewer, approver, staff, auditor")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: DOCCTL_PORT or 5000.")
+@click.option("--workers", type=int, default=2, show_default=True)
+@with_appcontext
+def serve(host: str, port: int | None, workers: int):
+    """Serve the app with gunicorn."""
+    from docctl.services import publishing
+
+    publishing.recover(min_age_seconds=0)
+    port = port or current_app.config["PORT"]
+    click.echo(f"docctl on http://{host}:{port}/")
+    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+            f"{host}:{port}", "--access-logfile", "-", "docctl.wsgi:app"]
+    os.execv(sys.executable, args)
+
+
+@click.command("create-user")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "controller", "reviewer", "approver", "staff",
+                                 "auditor"]))
+@click.option("--department", default=None)
+@click.password_option()
+@with_appcontext
+def create_user(username, display_name, role, department, password):
+    """Create a user account."""
+    from docctl.errors import DocctlError
+    from docctl.services import users
+
+    try:
+        user = users.create_user(None, username=username, display_name=display_name,
+                                 role=role, password=password, department_code=department)
+    except DocctlError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command()
+@with_appcontext
+def tick():
+    """Make approved revisions whose effective date has come effective."""
+    from docctl.services import publishing
+
+    recovered = publishing.recover()
+    count = publishing.take_effect_due()
+    click.echo(f"{count} revision(s) took effect; intents {recovered}")
+
+
+@click.command()
+@click.option("--no-fsck", is_flag=True, help="Skip git fsck (faster).")
+@with_appcontext
+def verify(no_fsck: bool):
+    """Check git, database, signatures and audit chain; exit 1 on any finding."""
+    from docctl.services import verify as checks
+
+    findings = checks.run(fsck=not no_fsck)
+    for finding in findings:
+        click.echo(f"FAIL {finding}")
+    if findings:
+        click.echo(f"{len(findings)} finding(s).")
+        sys.exit(1)
+    click.echo("OK: git store, database, signatures and audit trail agree.")

@@ -1,0 +1,1 @@
+"""Pure rules of document control: no Flask, SQLAlchemy, git or Whoosh here."""

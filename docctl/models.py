@@ -1,0 +1,256 @@
+"""Database tables: people, work in progress, the catalog of git, the audit log."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text as sql_text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from docctl.extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store naive UTC, hand back aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Department(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Usernames are never renamed or reused (R17): accounts are deactivated instead.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Rotated on logout, password change and deactivation so old cookies die (R40).
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    department: Mapped[Department | None] = relationship()
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class ApiToken(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Document(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    # ASCII folder/tag name in repo_store; unique so two codes never share a folder.
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    doc_type: Mapped[str] = mapped_column(String(20), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
+    review_months: Mapped[int] = mapped_column(Integer, default=12)
+    # Catalog status: new (nothing in force yet), effective, obsolete (withdrawn).
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    external_source: Mapped[str | None] = mapped_column(String(300))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # Optimistic concurrency: a stale writer gets 409 (R53).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    department: Mapped[Department] = relationship()
+    parent: Mapped["Document | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Document"]] = relationship(back_populates="parent",
+                                                      order_by="Document.code")
+    revisions: Mapped[list["Revision"]] = relationship(
+        back_populates="document", order_by="Revision.number"
+    )
+    created_by: Mapped[User] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Revision(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    review_round: Mapped[int] = mapped_column(Integer, default=0)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    tag: Mapped[str | None] = mapped_column(String(100))
+
+    document: Mapped[Document] = relationship(back_populates="revisions")
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    reviews: Mapped[list["Review"]] = relationship(back_populates="revision",
+                                                   order_by="Review.id")
+    signatures: Mapped[list["Signature"]] = relationship(back_populates="revision",
+                                                         order_by="Signature.id")
+
+    __table_args__ = (
+        UniqueConstraint("document_id", "number", name="uq_revision_document_number"),
+        # Exactly one effective revision per document: the database says so, not a hope.
+        Index("uq_revision_one_effective", "document_id", unique=True,
+              sqlite_where=sql_text("status = 'effective'"),
+              postgresql_where=sql_text("status = 'effective'")),
+    )
+
+
+class DraftFile(db.Model):
+    """Bytes of an uploaded revision until git holds them."""
+
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Review(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(10), default="pending")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    revision: Mapped[Revision] = relationship(back_populates="reviews")
+    reviewer: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("revision_id", "reviewer_id", "round",
+                                       name="uq_review_once"),)
+
+
+class Signature(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # Printed name as it was when signed; names may change later, signatures may not.
+    signer_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(20))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    # How identity was confirmed at signing: "password" (re-entered) or "session".
+    method: Mapped[str] = mapped_column(String(20))
+    # HMAC over who, meaning, when, which revision and its content hash (R15).
+    seal: Mapped[str] = mapped_column(String(64))
+
+    revision: Mapped[Revision] = relationship(back_populates="signatures")
+    user: Mapped[User] = relationship()
+
+
+class Intent(db.Model):
+    """A git write announced before it happens, so a crash can be finished or undone."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revision.id"))
+    payload: Mapped[str] = mapped_column(Text)
+    expected_head: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IndexJob(db.Model):
+    """Queued change for the search index; applied idempotently by one writer."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revision.id"))
+    action: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(db.Model):
+    """One line of the append-only, hash-chained audit trail."""
+
+    # Sequence allocated as head + 1, so two racing writers collide instead of forking the chain.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(200), default="")
+    actor_role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[str] = mapped_column(String(20), default="")
+    object_id: Mapped[str] = mapped_column(String(80), default="")
+    document_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    revision_number: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    reason: Mapped[str | None] = mapped_column(Text)
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

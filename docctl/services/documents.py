@@ -1,0 +1,275 @@
+"""Register documents, upload drafts, and read them back under visibility rules."""
+
+import hashlib
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from docctl import office
+from docctl.domain import numbering
+from docctl.domain.lifecycle import CONTROLLED, Status
+from docctl.domain.numbering import DocType
+from docctl.domain.permissions import Perm, can_see_revision, has_perm
+from docctl.domain.textfold import clean_line, code_slug, is_valid_code, nfc, normalise_code
+from docctl.errors import Conflict, Forbidden, IntegrityFailure, NotFound, ValidationError
+from docctl.extensions import db
+from docctl.models import Department, Document, DraftFile, Review, Revision, User
+from docctl.services import audit
+from docctl.services.context import now, setting, store
+from docctl.store import layout
+
+REGISTER_FIELDS = {"type", "title", "department", "parent", "code", "review_months",
+                   "external_source"}
+
+
+def require(user: User, perm: Perm) -> None:
+    """Raise Forbidden unless the user's role grants perm."""
+    if not has_perm(user.role, perm):
+        raise Forbidden("Your role does not allow this")
+
+
+def document_dir(document: Document) -> str:
+    """Return the document's folder in repo_store."""
+    return layout.document_dir(numbering.PREFIX[DocType(document.doc_type)], document.slug)
+
+
+def is_participant(user: User, revision: Revision) -> bool:
+    """Tell whether the user is routed to review or approve this revision."""
+    if revision.approver_id == user.id:
+        return True
+    return any(r.reviewer_id == user.id and r.round == revision.review_round
+               for r in revision.reviews)
+
+
+def can_see(user: User, revision: Revision) -> bool:
+    """Tell whether the user may see this revision."""
+    if revision.author_id == user.id and has_perm(user.role, Perm.REGISTER):
+        return True
+    return can_see_revision(user.role, revision.status,
+                            is_participant=is_participant(user, revision))
+
+
+def effective_revision(document: Document) -> Revision | None:
+    """Return the revision in force, if any."""
+    return next((r for r in document.revisions if r.status == Status.EFFECTIVE), None)
+
+
+def _find_document(code: str) -> Document | None:
+    return db.session.scalar(select(Document).where(Document.code == normalise_code(code))
+                             .options(selectinload(Document.revisions)))
+
+
+def get_document(user: User, code: str) -> Document:
+    """Return a document the user may see, or raise NotFound."""
+    require(user, Perm.READ)
+    document = _find_document(code)
+    if document is None or not any(can_see(user, r) for r in document.revisions) and \
+            not has_perm(user.role, Perm.READ_ALL):
+        raise NotFound("No such document")
+    return document
+
+
+def get_revision(user: User, code: str, number: int) -> Revision:
+    """Return a revision the user may see, or raise NotFound (never 403: no probing)."""
+    document = get_document(user, code)
+    revision = next((r for r in document.revisions if r.number == number), None)
+    if revision is None or not can_see(user, revision):
+        raise NotFound("No such revision")
+    return revision
+
+
+def visible_revisions(user: User, document: Document) -> list[Revision]:
+    """Return the document's revisions the user may see, newest first."""
+    return [r for r in reversed(document.revisions) if can_see(user, r)]
+
+
+def list_register(user: User, *, doc_type: str | None = None, department: str | None = None,
+                  status: str | None = None, page: int = 1, per_page: int | None = None):
+    """Return (rows, total) of the register: (document, effective revision or None)."""
+    require(user, Perm.READ)
+    per_page = per_page or setting("PAGE_SIZE")
+    query = select(Document)
+    if not has_perm(user.role, Perm.READ_ALL):
+        query = query.where(Document.status == "effective")
+    elif status:
+        query = query.where(Document.status == status)
+    if doc_type:
+        query = query.where(Document.doc_type == doc_type)
+    if department:
+        query = query.join(Department).where(Department.code == department)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    documents = db.session.scalars(query.order_by(Document.doc_type, Document.code)
+                                   .options(selectinload(Document.revisions),
+                                            selectinload(Document.department))
+                                   .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    return [(d, effective_revision(d)) for d in documents], total
+
+
+def departments() -> list[Department]:
+    """Return all departments by name."""
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+def propose_code(doc_type: str, parent_code: str | None = None) -> str:
+    """Propose the next free code for a type (and parent)."""
+    if doc_type not in {t.value for t in DocType}:
+        raise ValidationError("Unknown document type", field="type")
+    existing = list(db.session.scalars(select(Document.code).where(
+        Document.doc_type == doc_type)))
+    return numbering.propose_code(doc_type, existing, normalise_code(parent_code) or None)
+
+
+def register_document(actor: User, data: dict) -> Document:
+    """Register a new document (no revision yet)."""
+    require(actor, Perm.REGISTER)
+    unknown = set(data) - REGISTER_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown or read-only fields: {', '.join(sorted(unknown))}",
+                              fields=sorted(unknown))
+    doc_type = nfc(data.get("type"))
+    if doc_type not in {t.value for t in DocType}:
+        raise ValidationError("Unknown document type", field="type")
+    title = clean_line(data.get("title"), max_len=300)
+    if not title:
+        raise ValidationError("Title is required", field="title")
+    department = db.session.scalar(select(Department).where(
+        Department.code == nfc(data.get("department"))))
+    if department is None:
+        raise ValidationError("Unknown department", field="department")
+    parent = None
+    if data.get("parent"):
+        parent = _find_document(str(data["parent"]))
+        if parent is None:
+            raise ValidationError("Unknown parent document", field="parent")
+        if not numbering.parent_allowed(doc_type, parent.doc_type):
+            raise ValidationError("This type cannot belong to that parent", field="parent")
+    try:
+        review_months = int(data.get("review_months") or 12)
+    except (TypeError, ValueError):
+        raise ValidationError("Review interval must be a number of months",
+                              field="review_months") from None
+    if not 1 <= review_months <= 120:
+        raise ValidationError("Review interval must be 1–120 months", field="review_months")
+    source = clean_line(data.get("external_source"), max_len=300) or None
+    if doc_type == DocType.EXTERNAL and not source:
+        raise ValidationError("An external document needs its source", field="external_source")
+    code = normalise_code(data.get("code")) or propose_code(
+        doc_type, parent.code if parent else None)
+    if not is_valid_code(code):
+        raise ValidationError("Code may hold letters, digits, '.', '-' and '_' only",
+                              field="code")
+    slug = code_slug(code)
+    clash = db.session.scalar(select(Document).where(
+        or_(Document.code == code, Document.slug == slug)))
+    if clash is not None:
+        raise Conflict(f"Code {code} is already used by {clash.code}", field="code")
+    document = Document(code=code, slug=slug, doc_type=doc_type, title=title,
+                        department=department, parent=parent, review_months=review_months,
+                        external_source=source, status="new", created_by_id=actor.id,
+                        created_at=now())
+    db.session.add(document)
+    db.session.flush()
+    audit.record("document_registered", actor, document=document,
+                 details={"code": code, "title": title, "type": doc_type,
+                          "department": department.code,
+                          "parent": parent.code if parent else None})
+    db.session.commit()
+    return document
+
+
+def _inspect(data: bytes):
+    return office.inspect_docx(
+        data, max_bytes=setting("MAX_UPLOAD_MB") * 1024 * 1024,
+        max_entries=setting("MAX_DOCX_ENTRIES"),
+        max_uncompressed=setting("MAX_DOCX_UNCOMPRESSED_MB") * 1024 * 1024)
+
+
+def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
+                    reason: str = "") -> Revision:
+    """Store an uploaded .docx as a draft: a new revision, or new content for a draft."""
+    require(actor, Perm.REGISTER)
+    document = get_document(actor, code)
+    if document.status == "obsolete":
+        raise Conflict("This document has been withdrawn")
+    info = _inspect(data)   # raises TooLarge / UnsupportedFile before anything is stored
+    reason = nfc(reason)[:4000]
+    name = clean_line(filename, max_len=200) or "document.docx"
+    latest = document.revisions[-1] if document.revisions else None
+    if latest is not None and latest.status in (Status.IN_REVIEW, Status.AWAITING_APPROVAL):
+        raise Conflict("A revision is under review; wait for its outcome")
+    if latest is not None and latest.status == Status.DRAFT:
+        if latest.author_id != actor.id:
+            raise Conflict("Another author's draft is open for this document")
+        revision = latest
+        revision.filename, revision.size, revision.sha256 = name, info.size, info.sha256
+        revision.text = info.text
+        revision.reason = reason or revision.reason
+        db.session.get(DraftFile, revision.id).content = data
+        action = "draft_replaced"
+    else:
+        number = (latest.number + 1) if latest else 1
+        revision = Revision(document=document, number=number, status=Status.DRAFT,
+                            reason=reason, filename=name, size=info.size, sha256=info.sha256,
+                            text=info.text, author_id=actor.id, created_at=now())
+        db.session.add(revision)
+        db.session.flush()
+        db.session.add(DraftFile(revision_id=revision.id, content=data))
+        action = "draft_uploaded"
+    audit.record(action, actor, document=document, revision=revision,
+                 details={"filename": name, "sha256": info.sha256, "size": info.size})
+    db.session.commit()
+    return revision
+
+
+def revision_bytes(revision: Revision) -> bytes:
+    """Return the revision's exact bytes (git once controlled), checking their hash."""
+    if revision.status in CONTROLLED and revision.commit_sha:
+        data = store().read_file(revision.commit_sha,
+                                 f"{document_dir(revision.document)}/{layout.SOURCE}")
+    else:
+        draft = db.session.get(DraftFile, revision.id)
+        if draft is None:
+            raise NotFound("The file of this revision is missing")
+        data = draft.content
+    if hashlib.sha256(data).hexdigest() != revision.sha256:
+        raise IntegrityFailure("The stored file does not match its recorded SHA-256; "
+                               "the download is refused and the incident recorded")
+    return data
+
+
+def download(user: User, code: str, number: int) -> tuple[bytes, Revision]:
+    """Return a revision's bytes for a user who may see it, and record the download."""
+    revision = get_revision(user, code, number)
+    try:
+        data = revision_bytes(revision)
+    except IntegrityFailure:
+        db.session.rollback()
+        audit.record("integrity_alert", user, document=revision.document, revision=revision,
+                     details={"expected_sha256": revision.sha256})
+        db.session.commit()
+        raise
+    audit.record("download", user, document=revision.document, revision=revision,
+                 details={"kind": "original", "status": revision.status})
+    db.session.commit()
+    return data, revision
+
+
+def my_tasks(user: User) -> dict:
+    """Return the reviews, approvals and drafts waiting for the user."""
+    reviews = db.session.scalars(
+        select(Revision).join(Review, Review.revision_id == Revision.id).where(
+            Review.reviewer_id == user.id, Review.decision == "pending",
+            Review.round == Revision.review_round, Revision.status == Status.IN_REVIEW)).all()
+    approvals = db.session.scalars(select(Revision).where(
+        Revision.approver_id == user.id, Revision.status == Status.AWAITING_APPROVAL)).all()
+    drafts = db.session.scalars(select(Revision).where(
+        Revision.author_id == user.id,
+        Revision.status.in_([Status.DRAFT, Status.IN_REVIEW, Status.AWAITING_APPROVAL,
+                             Status.APPROVED]))).all()
+    return {"reviews": reviews, "approvals": approvals, "drafts": drafts}
+
+
+def record_view(user: User, document: Document, revision: Revision | None) -> None:
+    """Record that a user opened a document page (access history)."""
+    audit.record("viewed", user, document=document, revision=revision)
+    db.session.commit()

@@ -1,0 +1,106 @@
+"""Route drafts to reviewers and an approver; record their decisions."""
+
+from docctl.domain.lifecycle import Action, Status, next_status
+from docctl.domain.permissions import Perm, has_perm
+from docctl.domain.textfold import nfc
+from docctl.errors import Conflict, Forbidden, ValidationError
+from docctl.extensions import db
+from docctl.models import Review, Revision, User
+from docctl.services import audit, signatures
+from docctl.services.context import now
+from docctl.services.documents import get_revision, require
+from docctl.services.users import find_user
+
+
+def _named_user(username: str, perm: Perm, what: str) -> User:
+    user = find_user(str(username or ""))
+    if user is None or not user.active or not has_perm(user.role, perm):
+        raise ValidationError(f"{username!s:.64} cannot be a {what}", field=what)
+    return user
+
+
+def submit(actor: User, code: str, number: int, *, reviewers: list[str],
+           approver: str, reason: str | None = None) -> Revision:
+    """Send a draft to one or more reviewers and one approver."""
+    require(actor, Perm.REGISTER)
+    revision = get_revision(actor, code, number)
+    new_status = next_status(revision.status, Action.SUBMIT)
+    if revision.author_id != actor.id:
+        raise Forbidden("Only the author of a draft can submit it")
+    if not isinstance(reviewers, list) or not reviewers or len(reviewers) > 20:
+        raise ValidationError("Name at least one reviewer", field="reviewers")
+    named = []
+    for username in dict.fromkeys(reviewers):
+        user = _named_user(username, Perm.REVIEW, "reviewer")
+        if user.id == revision.author_id:
+            raise Forbidden("The author cannot review their own revision")
+        named.append(user)
+    approving = _named_user(approver, Perm.APPROVE, "approver")
+    if approving.id == revision.author_id:
+        raise Forbidden("The author cannot approve their own revision")
+    if reason is not None:
+        revision.reason = nfc(reason)[:4000]
+    if revision.number > 1 and not revision.reason.strip():
+        raise ValidationError("A reason for change is required from revision 2 on",
+                              field="reason")
+    at = now()
+    revision.status = new_status
+    revision.review_round += 1
+    revision.submitted_at = at
+    revision.approver_id = approving.id
+    for user in named:
+        db.session.add(Review(revision=revision, reviewer_id=user.id,
+                              round=revision.review_round))
+    db.session.add(signatures.build(actor, revision, "prepared", at, "session"))
+    audit.record("submitted", actor, document=revision.document, revision=revision,
+                 details={"reviewers": [u.username for u in named],
+                          "approver": approving.username, "round": revision.review_round})
+    db.session.commit()
+    return revision
+
+
+def review(actor: User, code: str, number: int, *, decision: str, comment: str = "") -> Revision:
+    """Record a reviewer's accept or reject; all accepts move it on to approval."""
+    revision = get_revision(actor, code, number)
+    comment = nfc(comment)[:4000]
+    if decision not in ("accept", "reject"):
+        raise ValidationError("Decision must be accept or reject", field="decision")
+    if revision.status != Status.IN_REVIEW:
+        next_status(revision.status, Action.ACCEPT_ALL)   # raises the 409 with its message
+    mine = next((r for r in revision.reviews if r.reviewer_id == actor.id
+                 and r.round == revision.review_round), None)
+    if mine is None:
+        raise Forbidden("You are not a reviewer of this revision")
+    if mine.decision != "pending":
+        raise Conflict("You have already decided on this revision")
+    if decision == "reject" and not comment.strip():
+        raise ValidationError("A comment is required to return a revision", field="comment")
+    at = now()
+    mine.decision, mine.comment, mine.decided_at = decision, comment, at
+    if decision == "reject":
+        revision.status = next_status(revision.status, Action.REJECT)
+    else:
+        db.session.add(signatures.build(actor, revision, "reviewed", at, "session"))
+        round_reviews = [r for r in revision.reviews if r.round == revision.review_round]
+        if all(r.decision == "accept" for r in round_reviews):
+            revision.status = next_status(revision.status, Action.ACCEPT_ALL)
+    audit.record("reviewed", actor, document=revision.document, revision=revision,
+                 details={"decision": decision, "round": revision.review_round},
+                 reason=comment or None)
+    db.session.commit()
+    return revision
+
+
+def return_to_draft(actor: User, code: str, number: int, *, comment: str) -> Revision:
+    """Let the approver send a revision back to its author with a comment."""
+    revision = get_revision(actor, code, number)
+    if revision.approver_id != actor.id:
+        raise Forbidden("You are not the approver of this revision")
+    comment = nfc(comment)[:4000]
+    if not comment.strip():
+        raise ValidationError("A comment is required to return a revision", field="comment")
+    revision.status = next_status(revision.status, Action.REJECT)
+    audit.record("approval_rejected", actor, document=revision.document, revision=revision,
+                 reason=comment)
+    db.session.commit()
+    return revision

@@ -1,0 +1,47 @@
+"""Deny by default: every view declares who may reach it."""
+
+from functools import wraps
+
+from flask import abort, g, request
+from flask_login import current_user
+
+from docctl.domain.permissions import Perm, has_perm
+from docctl.errors import Forbidden
+from docctl.extensions import login_manager
+
+
+def public(view):
+    """Mark a view as reachable without signing in."""
+    view._docctl_access = "public"
+    return view
+
+
+def permission_required(perm: Perm):
+    """Require a signed-in user whose role grants perm."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_actor()
+            if user is None:
+                if request.blueprint == "api":
+                    abort(401)
+                return login_manager.unauthorized()
+            if not has_perm(user.role, perm):
+                raise Forbidden("Your role does not allow this")
+            return view(*args, **kwargs)
+        wrapped._docctl_access = perm
+        return wrapped
+    return decorate
+
+
+def login_required(view):
+    """Require any signed-in user (the service checks the object)."""
+    return permission_required(Perm.READ)(view)
+
+
+def current_actor():
+    """Return the signed-in user (session or API token), or None."""
+    user = g.get("api_user")
+    if user is not None:
+        return user
+    return current_user if current_user.is_authenticated else None

@@ -1,0 +1,194 @@
+"""JSON API under /api/v1: the same actions and checks as the pages."""
+
+from flask import Blueprint, g, jsonify, request
+from flask_babel import gettext as _
+
+from docctl.domain.permissions import Perm, has_perm
+from docctl.errors import DocctlError, ValidationError
+from docctl.extensions import csrf, limiter
+from docctl.services import documents, publishing, reviews, signatures, users
+from docctl.web.access import current_actor, login_required, permission_required, public
+from docctl.web.documents import parse_date, send_revision
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
+
+
+@bp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _sep, token = header.partition(" ")
+        user = users.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return jsonify({"error": "unauthorized",
+                            "message": _("Invalid or expired token")}), 401
+        g.api_user = user
+    elif request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()   # a browser session may call the API, but not from another site
+    return None
+
+
+def body(allowed: set[str], required: set[str] = frozenset()) -> dict:
+    """Return the JSON object of the request, refusing unknown or missing fields."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError(_("The request body must be a JSON object"))
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationError(_("Unknown or read-only fields: %(f)s",
+                                f=", ".join(sorted(unknown))), fields=sorted(unknown))
+    missing = {k for k in required if data.get(k) in (None, "", [])}
+    if missing:
+        raise ValidationError(_("Missing fields: %(f)s", f=", ".join(sorted(missing))),
+                              fields=sorted(missing))
+    return data
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def document_json(document, current=None) -> dict:
+    """Return the API form of a document."""
+    current = current or documents.effective_revision(document)
+    return {"code": document.code, "title": document.title, "type": document.doc_type,
+            "department": document.department.code, "parent":
+            document.parent.code if document.parent else None,
+            "review_months": document.review_months, "status": document.status,
+            "current_revision": current.number if current else None,
+            "effective_date": _iso(current.effective_date) if current else None,
+            "forms": [c.code for c in document.children]}
+
+
+def revision_json(revision) -> dict:
+    """Return the API form of a revision."""
+    return {"document": revision.document.code, "revision": revision.number,
+            "status": revision.status, "effective_date": _iso(revision.effective_date),
+            "reason": revision.reason, "filename": revision.filename,
+            "author": revision.author.username,
+            "signatures": [{"user": s.user.username, "name": s.signer_name,
+                            "meaning": s.meaning, "signed_at": _iso(s.signed_at)}
+                           for s in signatures.current(revision)],
+            "commit": revision.commit_sha, "sha256": revision.sha256}
+
+
+@bp.route("/auth/token", methods=["POST"])
+@limiter.limit(lambda: documents.setting("LOGIN_RATE_LIMIT"))
+@public
+def token():
+    data = body({"username", "password"}, {"username", "password"})
+    raw = users.issue_token(str(data["username"]), str(data["password"]))
+    return jsonify({"token": raw, "token_type": "Bearer"}), 201
+
+
+@bp.route("/documents", methods=["GET"])
+@login_required
+def document_list():
+    try:
+        per_page = max(1, min(int(request.args.get("per_page", 100)), 500))
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        raise ValidationError(_("page and per_page must be numbers")) from None
+    rows, total = documents.list_register(
+        current_actor(), doc_type=request.args.get("type") or None,
+        department=request.args.get("department") or None,
+        status=request.args.get("status") or None, page=page, per_page=per_page)
+    return jsonify({"total": total, "documents": [document_json(d, r) for d, r in rows]})
+
+
+@bp.route("/documents", methods=["POST"])
+@permission_required(Perm.REGISTER)
+def document_create():
+    data = body(documents.REGISTER_FIELDS, {"type", "title", "department"})
+    document = documents.register_document(current_actor(), data)
+    return jsonify(document_json(document)), 201
+
+
+@bp.route("/documents/<code>", methods=["GET"])
+@login_required
+def document_get(code: str):
+    return jsonify(document_json(documents.get_document(current_actor(), code)))
+
+
+@bp.route("/documents/<code>/revisions", methods=["GET"])
+@login_required
+def revision_list(code: str):
+    user = current_actor()
+    document = documents.get_document(user, code)
+    return jsonify({"revisions": [revision_json(r) for r in
+                                  documents.visible_revisions(user, document)]})
+
+
+@bp.route("/documents/<code>/revisions", methods=["POST"])
+@permission_required(Perm.REGISTER)
+def revision_upload(code: str):
+    unknown = set(request.form) - {"reason"}
+    if unknown:
+        raise ValidationError(_("Unknown or read-only fields: %(f)s",
+                                f=", ".join(sorted(unknown))), fields=sorted(unknown))
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationError(_("Choose a .docx file to upload"), field="file")
+    revision = documents.upload_revision(current_actor(), code, filename=file.filename or "",
+                                         data=file.read(), reason=request.form.get("reason", ""))
+    return jsonify({"revision": revision.number, "status": revision.status,
+                    "sha256": revision.sha256}), 201
+
+
+@bp.route("/documents/<code>/revisions/<int:number>", methods=["GET"])
+@login_required
+def revision_get(code: str, number: int):
+    return jsonify(revision_json(documents.get_revision(current_actor(), code, number)))
+
+
+@bp.route("/documents/<code>/revisions/<int:number>/file", methods=["GET"])
+@login_required
+def revision_file(code: str, number: int):
+    data, revision = documents.download(current_actor(), code, number)
+    return send_revision(data, revision)
+
+
+@bp.route("/documents/<code>/revisions/<int:number>/submit", methods=["POST"])
+@permission_required(Perm.REGISTER)
+def revision_submit(code: str, number: int):
+    data = body({"reviewers", "approver", "reason"}, {"reviewers", "approver"})
+    revision = reviews.submit(current_actor(), code, number, reviewers=data["reviewers"],
+                              approver=str(data["approver"]), reason=data.get("reason"))
+    return jsonify(revision_json(revision))
+
+
+@bp.route("/documents/<code>/revisions/<int:number>/review", methods=["POST"])
+@permission_required(Perm.REVIEW)
+def revision_review(code: str, number: int):
+    data = body({"decision", "comment"}, {"decision"})
+    revision = reviews.review(current_actor(), code, number, decision=str(data["decision"]),
+                              comment=str(data.get("comment") or ""))
+    return jsonify(revision_json(revision))
+
+
+@bp.route("/documents/<code>/revisions/<int:number>/approve", methods=["POST"])
+@permission_required(Perm.APPROVE)
+def revision_approve(code: str, number: int):
+    data = body({"password", "effective_date"}, {"password", "effective_date"})
+    revision = publishing.approve(current_actor(), code, number, password=str(data["password"]),
+                                  effective_date=parse_date(str(data["effective_date"]),
+                                                            "effective_date"))
+    return jsonify(revision_json(revision))
+
+
+@bp.route("/documents/<code>/withdraw", methods=["POST"])
+@permission_required(Perm.WITHDRAW)
+def document_withdraw(code: str):
+    data = body({"reason", "password"}, {"reason", "password"})
+    document = publishing.withdraw(current_actor(), code, reason=str(data["reason"]),
+                                   password=str(data["password"]))
+    return jsonify(document_json(document))
+
+
+@bp.route("/me", methods=["GET"])
+@login_required
+def me():
+    user = current_actor()
+    return jsonify({"username": user.username, "name": user.display_name, "role": user.role,
+                    "can_read_all": has_perm(user.role, Perm.READ_ALL)})

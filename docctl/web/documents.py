@@ -1,0 +1,245 @@
+"""Register, document and revision pages, and the lifecycle forms."""
+
+import io
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from docctl.domain.lifecycle import NO_LONGER_CURRENT, Status
+from docctl.domain.numbering import DocType
+from docctl.domain.permissions import Perm, has_perm
+from docctl.errors import DocctlError, ValidationError
+from docctl.services import documents, publishing, reviews, signatures, users
+from docctl.services.context import today
+from docctl.web.access import current_actor, login_required, permission_required
+from docctl.web.labels import error_message
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _page() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100000))
+    except ValueError:
+        return 1
+
+
+def parse_date(value: str | None, field: str) -> date:
+    """Parse YYYY-MM-DD (the HTML date input) or dd/mm/yyyy."""
+    value = (value or "").strip()
+    try:
+        if "/" in value:
+            day, month, year = value.split("/")
+            return date(int(year), int(month), int(day))
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(_("Enter the date as dd/mm/yyyy"), field=field) from None
+
+
+def send_revision(data: bytes, revision) -> object:
+    """Send revision bytes as an attachment with a safe, meaningful name."""
+    suffix = "" if revision.status == Status.EFFECTIVE else f"_{revision.status.upper()}"
+    name = f"{revision.document.code}_r{revision.number:02d}{suffix}.docx"
+    response = send_file(io.BytesIO(data), mimetype=DOCX_MIME, as_attachment=True,
+                         download_name=name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("")
+@login_required
+def register():
+    user = current_actor()
+    rows, total = documents.list_register(
+        user, doc_type=request.args.get("type") or None,
+        department=request.args.get("department") or None,
+        status=request.args.get("status") or None, page=_page())
+    return render_template("documents/register.html", rows=rows, total=total, page=_page(),
+                           per_page=documents.setting("PAGE_SIZE"),
+                           departments=documents.departments(), types=list(DocType),
+                           can_register=has_perm(user.role, Perm.REGISTER),
+                           can_read_all=has_perm(user.role, Perm.READ_ALL))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(Perm.REGISTER)
+def new():
+    user = current_actor()
+    form = request.form if request.method == "POST" else request.args
+    proposal = ""
+    if form.get("type") in {t.value for t in DocType}:
+        try:
+            proposal = documents.propose_code(form["type"], form.get("parent") or None)
+        except DocctlError:
+            proposal = ""
+    if request.method == "POST":
+        data = {key: request.form.get(key, "") for key in
+                ("type", "title", "department", "parent", "code", "review_months",
+                 "external_source")}
+        data = {k: v for k, v in data.items() if v != ""}
+        try:
+            document = documents.register_document(user, data)
+        except DocctlError as exc:
+            flash(error_message(exc), "error")
+            return render_template("documents/new.html", form=request.form, proposal=proposal,
+                                   error_field=exc.details.get("field"),
+                                   **_choices()), exc.status
+        flash(_("Document %(code)s registered. Upload its first draft.", code=document.code),
+              "success")
+        return redirect(url_for("documents.upload", code=document.code))
+    return render_template("documents/new.html", form=form, proposal=proposal, **_choices())
+
+
+def _choices() -> dict:
+    parents = [d for d, _rev in documents.list_register(current_actor(), per_page=1000)[0]
+               if d.doc_type in ("procedure", "instruction", "policy")]
+    return {"departments": documents.departments(), "types": list(DocType), "parents": parents}
+
+
+@bp.route("/<code>")
+@login_required
+def detail(code: str):
+    user = current_actor()
+    document = documents.get_document(user, code)
+    current = documents.effective_revision(document)
+    visible = documents.visible_revisions(user, document)
+    shown = current or (visible[0] if visible else None)
+    documents.record_view(user, document, shown)
+    return render_template("documents/detail.html", document=document, revision=shown,
+                           current=current, history=visible,
+                           children=[c for c in document.children
+                                     if documents.effective_revision(c) is not None
+                                     or has_perm(user.role, Perm.READ_ALL)],
+                           can_register=has_perm(user.role, Perm.REGISTER),
+                           can_withdraw=has_perm(user.role, Perm.WITHDRAW),
+                           signatures=signatures.current(shown) if shown else [])
+
+
+@bp.route("/<code>/revisions/<int:number>")
+@login_required
+def revision(code: str, number: int):
+    user = current_actor()
+    rev = documents.get_revision(user, code, number)
+    documents.record_view(user, rev.document, rev)
+    mine = next((r for r in rev.reviews if r.reviewer_id == user.id
+                 and r.round == rev.review_round and r.decision == "pending"), None)
+    return render_template("documents/revision.html", document=rev.document, revision=rev,
+                           obsolete=rev.status in NO_LONGER_CURRENT, my_review=mine,
+                           signatures=signatures.current(rev),
+                           can_submit=rev.status == Status.DRAFT and rev.author_id == user.id,
+                           can_approve=rev.status == Status.AWAITING_APPROVAL
+                           and rev.approver_id == user.id,
+                           can_upload=rev.status == Status.DRAFT and rev.author_id == user.id)
+
+
+@bp.route("/<code>/revisions/<int:number>/download")
+@login_required
+def download(code: str, number: int):
+    data, rev = documents.download(current_actor(), code, number)
+    return send_revision(data, rev)
+
+
+@bp.route("/<code>/upload", methods=["GET", "POST"])
+@permission_required(Perm.REGISTER)
+def upload(code: str):
+    user = current_actor()
+    document = documents.get_document(user, code)
+    if request.method == "POST":
+        file = request.files.get("file")
+        try:
+            if file is None or not file.filename:
+                raise ValidationError(_("Choose a .docx file to upload"), field="file")
+            rev = documents.upload_revision(user, code, filename=file.filename,
+                                            data=file.read(),
+                                            reason=request.form.get("reason", ""))
+        except DocctlError as exc:
+            flash(error_message(exc), "error")
+            return render_template("documents/upload.html", document=document,
+                                   form=request.form), exc.status
+        flash(_("Draft saved as revision %(n)s. Check it, then submit it for review.",
+                n=f"{rev.number:02d}"), "success")
+        return redirect(url_for("documents.revision", code=document.code, number=rev.number))
+    return render_template("documents/upload.html", document=document, form={})
+
+
+@bp.route("/<code>/revisions/<int:number>/submit", methods=["GET", "POST"])
+@permission_required(Perm.REGISTER)
+def submit(code: str, number: int):
+    user = current_actor()
+    rev = documents.get_revision(user, code, number)
+    choices = {"reviewers": [u for u in users.users_with_role("reviewer", "approver")
+                             if u.id != user.id],
+               "approvers": [u for u in users.users_with_role("approver") if u.id != user.id]}
+    if request.method == "POST":
+        try:
+            reviews.submit(user, code, number, reviewers=request.form.getlist("reviewers"),
+                           approver=request.form.get("approver", ""),
+                           reason=request.form.get("reason"))
+        except DocctlError as exc:
+            flash(error_message(exc), "error")
+            return render_template("documents/submit.html", document=rev.document,
+                                   revision=rev, form=request.form, **choices), exc.status
+        flash(_("Submitted for review."), "success")
+        return redirect(url_for("documents.revision", code=rev.document.code, number=number))
+    return render_template("documents/submit.html", document=rev.document, revision=rev,
+                           form={}, **choices)
+
+
+@bp.route("/<code>/revisions/<int:number>/review", methods=["POST"])
+@permission_required(Perm.REVIEW)
+def review(code: str, number: int):
+    user = current_actor()
+    try:
+        rev = reviews.review(user, code, number, decision=request.form.get("decision", ""),
+                             comment=request.form.get("comment", ""))
+    except DocctlError as exc:
+        flash(error_message(exc), "error")
+        return redirect(url_for("documents.revision", code=code, number=number))
+    flash(_("Your review was recorded."), "success")
+    return redirect(url_for("documents.revision", code=rev.document.code, number=number))
+
+
+@bp.route("/<code>/revisions/<int:number>/approve", methods=["GET", "POST"])
+@permission_required(Perm.APPROVE)
+def approve(code: str, number: int):
+    user = current_actor()
+    rev = documents.get_revision(user, code, number)
+    if request.method == "POST":
+        try:
+            if request.form.get("decision") == "reject":
+                reviews.return_to_draft(user, code, number,
+                                        comment=request.form.get("comment", ""))
+                flash(_("Returned to the author with your comment."), "success")
+            else:
+                publishing.approve(user, code, number, password=request.form.get("password", ""),
+                                   effective_date=parse_date(request.form.get("effective_date"),
+                                                             "effective_date"))
+                flash(_("Approved and signed."), "success")
+        except DocctlError as exc:
+            flash(error_message(exc), "error")
+            return render_template("documents/approve.html", document=rev.document,
+                                   revision=rev, today=today(), form=request.form,
+                                   signatures=signatures.current(rev)), exc.status
+        return redirect(url_for("documents.revision", code=rev.document.code, number=number))
+    return render_template("documents/approve.html", document=rev.document, revision=rev,
+                           today=today(), form={}, signatures=signatures.current(rev))
+
+
+@bp.route("/<code>/withdraw", methods=["GET", "POST"])
+@permission_required(Perm.WITHDRAW)
+def withdraw(code: str):
+    user = current_actor()
+    document = documents.get_document(user, code)
+    if request.method == "POST":
+        try:
+            publishing.withdraw(user, code, reason=request.form.get("reason", ""),
+                                password=request.form.get("password", ""))
+        except DocctlError as exc:
+            flash(error_message(exc), "error")
+            return render_template("documents/withdraw.html", document=document,
+                                   form=request.form), exc.status
+        flash(_("Document withdrawn: it is now obsolete."), "success")
+        return redirect(url_for("documents.detail", code=document.code))
+    return render_template("documents/withdraw.html", document=document, form={})

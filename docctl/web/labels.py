@@ -1,0 +1,108 @@
+"""Words on the screen for types, statuses, roles and errors (GLOSSARY.md)."""
+
+from flask_babel import gettext, lazy_gettext as _l
+
+TYPES = {
+    "manual": _l("Quality manual"),
+    "policy": _l("Quality policy"),
+    "objective": _l("Quality objectives"),
+    "procedure": _l("Procedure"),
+    "instruction": _l("Work instruction"),
+    "form": _l("Form"),
+    "external": _l("External document"),
+}
+
+STATUSES = {
+    "draft": _l("Draft"),
+    "in_review": _l("In review"),
+    "awaiting_approval": _l("Awaiting approval"),
+    "approved": _l("Approved, not yet effective"),
+    "effective": _l("Effective"),
+    "superseded": _l("Superseded"),
+    "obsolete": _l("Obsolete (withdrawn)"),
+    "new": _l("Not yet issued"),
+}
+
+ROLES = {
+    "admin": _l("Administrator"),
+    "controller": _l("ISO secretary"),
+    "reviewer": _l("Reviewer"),
+    "approver": _l("Approver"),
+    "staff": _l("Staff"),
+    "auditor": _l("Auditor"),
+}
+
+MEANINGS = {
+    "prepared": _l("Prepared by"),
+    "reviewed": _l("Reviewed by"),
+    "approved": _l("Approved by"),
+    "withdrawn": _l("Withdrawn by"),
+}
+
+DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned")}
+
+# Why an upload was refused, in the user's language, with what to do instead.
+UPLOAD_REASONS = {
+    "empty": _l("The file is empty. Choose the Word document again."),
+    "too_large": _l("The file is larger than the upload limit. Reduce embedded images or "
+                    "split the document."),
+    "not_zip": _l("This is not a Word document (.docx). Open it in Word and save it as "
+                  "\"Word Document (*.docx)\"."),
+    "not_word": _l("This is not a Word document (.docx). Open it in Word and save it as "
+                   "\"Word Document (*.docx)\"."),
+    "legacy_doc": _l("This is an old Word 97–2003 file (.doc). Open it in Word and save it as "
+                     "\"Word Document (*.docx)\"."),
+    "encrypted": _l("The document is protected by a password. Remove the password in Word "
+                    "(File › Info › Protect Document) and upload it again."),
+    "macro": _l("The document contains macros, which are not allowed. Save it as "
+                "\"Word Document (*.docx)\" without macros."),
+    "template": _l("This is a Word template (.dotx). Open it and save it as a document "
+                   "(\"Word Document (*.docx)\")."),
+    "strict": _l("The file is saved as \"Strict Open XML\". Save it again as an ordinary "
+                 "\"Word Document (*.docx)\"."),
+    "damaged": _l("The file is damaged or incomplete. Open it in Word, check it, save it "
+                  "again and upload the new file."),
+    "dtd": _l("The file contains XML declarations that are not allowed (DTD). Save it again "
+              "from Word as \"Word Document (*.docx)\"."),
+    "zip_bomb": _l("The file expands to far more data than a document should. It was refused."),
+    "too_many_entries": _l("The file has too many internal parts to be a normal document."),
+}
+
+HTTP_MESSAGES = {
+    400: _l("The request could not be understood. Check the form and try again."),
+    401: _l("Please sign in to continue."),
+    403: _l("You do not have permission to do this."),
+    404: _l("This page does not exist, or you cannot see it."),
+    405: _l("This action cannot be done that way."),
+    409: _l("This action conflicts with the current state of the document."),
+    413: _l("The upload is larger than the limit."),
+    415: _l("This type of file is not accepted."),
+    429: _l("Too many attempts. Wait a while and try again."),
+    500: _l("Something went wrong on the server. The error was recorded; try again later."),
+    503: _l("The system is busy. Try again in a moment."),
+}
+
+TITLES = {
+    400: _l("Invalid request"), 401: _l("Sign-in required"), 403: _l("Not allowed"),
+    404: _l("Not found"), 405: _l("Not allowed"), 409: _l("Conflict"),
+    413: _l("File too large"), 415: _l("File not accepted"), 429: _l("Too many attempts"),
+    500: _l("Server error"), 503: _l("Busy"),
+}
+
+
+def http_message(code: int) -> str:
+    """Return the message shown for an HTTP error code."""
+    return str(HTTP_MESSAGES.get(code, HTTP_MESSAGES[400]))
+
+
+def status_title(code: int) -> str:
+    """Return the heading of an error page."""
+    return str(TITLES.get(code, TITLES[400]))
+
+
+def error_message(exc) -> str:
+    """Return a project error's message in the user's language."""
+    reason = exc.details.get("reason")
+    if reason in UPLOAD_REASONS:
+        return str(UPLOAD_REASONS[reason])
+    return gettext(str(exc.message)) if exc.message else http_message(exc.status)

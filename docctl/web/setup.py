@@ -1,0 +1,122 @@
+"""Wire the web layer: login, locale, errors, security headers, blueprints."""
+
+from datetime import UTC, datetime, timedelta
+
+from flask import jsonify, render_template, request, session
+from flask_babel import format_date, format_datetime, lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from docctl.errors import DocctlError
+from docctl.extensions import babel, db, login_manager
+from docctl.services import publishing, users
+from docctl.web import labels
+
+
+def select_locale() -> str:
+    """Pick the interface language: the user's choice, else Vietnamese."""
+    from flask import current_app
+    lang = session.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else current_app.config[
+        "DEFAULT_LOCALE"]
+
+
+def register_web(app) -> None:
+    """Register blueprints, hooks, filters and error handlers."""
+    from docctl.web import admin, api, auth, documents, main
+
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to continue.")
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(users.load_session_user)
+    app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+
+    for module in (auth, main, documents, admin, api):
+        app.register_blueprint(module.bp)
+    app.jinja_env.filters.update(
+        ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",
+        localtime=lambda t: format_datetime(t, "dd/MM/yyyy HH:mm") if t else "",
+    )
+    app.jinja_env.globals.update(labels=labels, LANGUAGES=app.config["LANGUAGES"])
+    _register_hooks(app)
+    _register_errors(app)
+
+
+def _register_hooks(app) -> None:
+    @app.before_request
+    def session_limits():
+        if request.endpoint == "static":
+            return None
+        session.permanent = True
+        started = session.get("started")
+        limit = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+        if started and datetime.now(UTC) - datetime.fromtimestamp(started, UTC) > limit:
+            session.clear()   # absolute lifetime reached: sign in again
+        return None
+
+    @app.before_request
+    def due_revisions():
+        if request.endpoint not in (None, "static"):
+            publishing.maybe_take_effect(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+            "base-uri 'self'; form-action 'self'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.teardown_request
+    def rollback_leftovers(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+def _wants_json() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def _register_errors(app) -> None:
+    @app.errorhandler(DocctlError)
+    def docctl_error(exc: DocctlError):
+        db.session.rollback()
+        message = labels.error_message(exc)
+        if _wants_json():
+            body = {"error": exc.code, "message": message}
+            if exc.details.get("field"):
+                body["field"] = exc.details["field"]
+            if exc.details.get("fields"):
+                body["fields"] = exc.details["fields"]
+            return jsonify(body), exc.status
+        return render_template("errors/error.html", status=exc.status, message=message,
+                               title=labels.status_title(exc.status)), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        message = labels.http_message(exc.code)
+        if _wants_json():
+            return jsonify({"error": exc.name.lower().replace(" ", "_"),
+                            "message": message}), exc.code
+        return render_template("errors/error.html", status=exc.code, message=message,
+                               title=labels.status_title(exc.code)), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        message = labels.http_message(500)
+        if _wants_json():
+            return jsonify({"error": "internal", "message": message}), 500
+        return render_template("errors/error.html", status=500, message=message,
+                               title=labels.status_title(500)), 500
+
