@@ -125,7 +125,7 @@ def load(password: str, progress=print) -> bool:
                                                  department_code=dept)
         steps = [step for entry in REGISTER for step in _steps(people, password, *entry)]
         # Play every document's story in calendar order, so git history reads forward in time.
-        for moment, order, action in sorted(steps, key=lambda s: (s[0], s[1])):
+        for moment, _order, action in sorted(steps, key=lambda s: (s[0], s[1])):
             clock.moment = moment
             action()
         progress(f"  {len(REGISTER)} documents with their revisions")

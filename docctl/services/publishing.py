@@ -16,10 +16,16 @@ from docctl.models import Document, DraftFile, IndexJob, Intent, Revision, User
 from docctl.services import audit, signatures
 from docctl.services.context import now, store, today
 from docctl.services.documents import (
-    document_dir, effective_revision, get_document, get_revision, require, revision_bytes,
+    document_dir,
+    effective_revision,
+    get_document,
+    get_revision,
+    require,
+    revision_bytes,
 )
 from docctl.services.gitfacts import commit_files, person
 from docctl.store import layout
+
 
 def approve(actor: User, code: str, number: int, *, password: str,
             effective_date: date) -> Revision:

@@ -1,5 +1,6 @@
 """Accounts, passwords, sessions and API tokens."""
 
+import contextlib
 import hashlib
 import secrets
 from datetime import timedelta
@@ -46,10 +47,8 @@ def verify_password(user: User | None, password: str) -> bool:
     """Check a password; rehash on success when the parameters changed."""
     if user is None:
         # Spend the same time as a real check so usernames cannot be probed by timing.
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password or "x")
-        except VerificationError:
-            pass
         return False
     try:
         _hasher.verify(user.password_hash, password or "")

@@ -4,7 +4,7 @@ from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
 from docctl.domain.permissions import Perm, has_perm
-from docctl.errors import DocctlError, ValidationError
+from docctl.errors import ValidationError
 from docctl.extensions import csrf, limiter
 from docctl.services import documents, publishing, reviews, signatures, users
 from docctl.web.access import current_actor, login_required, permission_required, public

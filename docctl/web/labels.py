@@ -1,6 +1,7 @@
 """Words on the screen for types, statuses, roles and errors (GLOSSARY.md)."""
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 TYPES = {
     "manual": _l("Quality manual"),

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from flask import jsonify, render_template, request, session
-from flask_babel import format_date, format_datetime, lazy_gettext as _l
+from flask_babel import format_date, format_datetime
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from docctl.errors import DocctlError

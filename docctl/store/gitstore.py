@@ -1,0 +1,446 @@
+"""The git store: controlled content and approval facts as commits on one linear branch."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import git
+
+from docctl.errors import StoreError, ValidationError
+from docctl.store.layout import DOCUMENTS, RECORDS, check_path, check_segment, check_sha, check_tag
+from docctl.store.locking import StoreLock, directory_lock
+from docctl.store.trailers import clean_body, clean_line, format_message, parse_trailers, subject_of
+
+log = logging.getLogger(__name__)
+
+BRANCH = "refs/heads/main"
+COMMITTER_NAME = "docctl"
+COMMITTER_EMAIL = "docctl@localhost"
+INITIAL_SUBJECT = "docctl store initialised"
+# "* -text" keeps bytes exact; the other unsets stop a user-level attributes file from
+# adding filters or encodings behind our back. content.txt keeps its diffs.
+GITATTRIBUTES = b"* -text -filter -ident -working-tree-encoding\n*.docx binary\n"
+HOOKS_DIR = ".git/docctl-no-hooks"
+DIRTY_MARKER = "docctl-dirty.json"
+LOCAL_CONFIG = (
+    ("core.autocrlf", "false"),
+    ("core.hooksPath", HOOKS_DIR),  # relative: hooks run from the work tree root
+    ("core.fsync", "committed"),  # an approval the DB calls done must survive power loss
+    ("core.fsyncMethod", "batch"),
+    ("gc.auto", "0"),  # we run maintenance ourselves, never inside a user's request
+    ("maintenance.auto", "false"),
+    ("commit.gpgSign", "false"),
+    ("tag.gpgSign", "false"),
+    ("user.name", COMMITTER_NAME),
+    ("user.email", COMMITTER_EMAIL),
+)
+_INTENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+_LOG_FORMAT = "--format=%H%x00%an%x00%ae%x00%at%x00%B"
+# Characters git strips from both ends of a name ("crud"); strip them first so Person round-trips.
+_CRUD = " .,:;<>\"\\'"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    subject: str
+    message: str
+    author: Person
+    authored_at: datetime
+    trailers: tuple[tuple[str, str], ...]
+
+
+def _ident(person: Person) -> tuple[str, str]:
+    if not isinstance(person, Person):
+        raise ValidationError("author must be a Person")
+    name = clean_line(person.name, "author name").replace("<", "").replace(">", "").strip(_CRUD)
+    email = clean_line(person.email, "author email")
+    email = "".join(ch for ch in email if ch not in "<> ").strip(_CRUD)
+    if not name:
+        raise ValidationError("author name is empty")
+    return name, email
+
+
+def _git_date(when: datetime | None) -> str:
+    if when is None:
+        when = datetime.now(UTC)
+    if not isinstance(when, datetime) or when.utcoffset() is None:
+        raise ValidationError("commit time must be an aware datetime")
+    return f"@{int(when.timestamp())} +0000"
+
+
+class GitStore:
+    """Read and write the store through git commands; one writer at a time via StoreLock."""
+
+    def __init__(self, path, *, lock_timeout: float = 30.0):
+        self.path = Path(path).resolve()
+        self.git_dir = self.path / ".git"
+        self.lock_timeout = lock_timeout
+        if not self.git_dir.is_dir():
+            raise StoreError("not a docctl store", path=str(self.path))
+        try:
+            self._repo = git.Repo(self.path)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            raise StoreError("not a docctl store", path=str(self.path)) from exc
+        self._exe = git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git"
+        # Pin every location git might take from an inherited environment (a hook sets
+        # GIT_DIR / GIT_INDEX_FILE), and keep user and system config out of our commands.
+        self._env = {
+            "GIT_DIR": str(self.git_dir),
+            "GIT_WORK_TREE": str(self.path),
+            "GIT_INDEX_FILE": str(self.git_dir / "index"),
+            "GIT_OBJECT_DIRECTORY": str(self.git_dir / "objects"),
+            "GIT_COMMON_DIR": str(self.git_dir),
+            "GIT_NAMESPACE": "",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_PARAMETERS": "",
+            "GIT_CONFIG_COUNT": "0",
+            "GIT_NO_REPLACE_OBJECTS": "1",
+            "GIT_LITERAL_PATHSPECS": "1",
+            "GIT_OPTIONAL_LOCKS": "0",  # readers never take index.lock
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_COMMITTER_NAME": COMMITTER_NAME,
+            "GIT_COMMITTER_EMAIL": COMMITTER_EMAIL,
+        }
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path) -> GitStore:
+        """Create the store at path if needed, set its config and make the initial commit."""
+        root = Path(path).resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        # Workers starting together on a fresh machine must not run git init at the same time.
+        with directory_lock(root):
+            if not (root / ".git").is_dir():
+                env = {"GIT_DIR": str(root / ".git"), "GIT_WORK_TREE": str(root),
+                       "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+                # --template= copies no sample hooks or other template files.
+                git.Git(str(root)).execute(
+                    [git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git", "init", "-q", "--template=",
+                     "-b", "main"], env=env)
+        store = cls(root)
+        try:
+            with StoreLock(root, store.lock_timeout):
+                (root / HOOKS_DIR).mkdir(exist_ok=True)
+                for key, value in LOCAL_CONFIG:
+                    store._git("config", "--local", key, value)
+                store._initial_commit()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _initial_commit(self) -> None:
+        head_ref = (self.git_dir / "HEAD").read_text().strip()
+        if head_ref != f"ref: {BRANCH}":
+            raise StoreError("the store must be on branch main", head=head_ref[:80])
+        if self._read_ref(BRANCH) is not None:
+            return
+        (self.path / ".gitattributes").write_bytes(GITATTRIBUTES)
+        self._git("add", "--", ".gitattributes")
+        tree = self._git("write-tree").strip()
+        date = _git_date(None)
+        env = {"GIT_AUTHOR_NAME": COMMITTER_NAME, "GIT_AUTHOR_EMAIL": COMMITTER_EMAIL,
+               "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        sha = self._git("commit-tree", tree, "-F", "-",
+                        stdin=format_message(INITIAL_SUBJECT, None, []), env=env).strip()
+        self._git("update-ref", "-m", "docctl: init", "--stdin",
+                  stdin=f"create {BRANCH} {sha}\n")
+
+    def close(self) -> None:
+        """Close the Repo so no git child process outlives us."""
+        self._repo.close()
+
+    def __enter__(self) -> GitStore:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_revision(self, document_dir: str, files: dict[str, bytes], *, subject: str,
+                       body: str | None, trailers: list[tuple[str, str]], author: Person,
+                       when: datetime | None = None, tag: str | None = None,
+                       tag_message: str | None = None, expected_head: str | None = None) -> str:
+        """Commit files into one document folder (and tag it); return the commit sha."""
+        parts = check_path(document_dir, "document folder").split("/")
+        if len(parts) != 3 or parts[0] != DOCUMENTS:
+            raise ValidationError("not a document folder", value=document_dir[:80])
+        return self._commit(document_dir, files, subject=subject, body=body, trailers=trailers,
+                            author=author, when=when, tag=tag, tag_message=tag_message,
+                            expected_head=expected_head, write_once=False)
+
+    def commit_files(self, record_dir: str, files: dict[str, bytes], *, subject: str,
+                     body: str | None, trailers: list[tuple[str, str]], author: Person,
+                     when: datetime | None = None, expected_head: str | None = None) -> str:
+        """Commit new files into one record folder; records are written once, never rewritten."""
+        parts = check_path(record_dir, "record folder").split("/")
+        if len(parts) != 3 or parts[0] != RECORDS:
+            raise ValidationError("not a record folder", value=record_dir[:80])
+        return self._commit(record_dir, files, subject=subject, body=body, trailers=trailers,
+                            author=author, when=when, tag=None, tag_message=None,
+                            expected_head=expected_head, write_once=True)
+
+    def _commit(self, directory, files, *, subject, body, trailers, author, when, tag,
+                tag_message, expected_head, write_once) -> str:
+        # Validate everything before taking the lock or touching a file.
+        if not isinstance(files, dict) or not files:
+            raise ValidationError("nothing to commit")
+        for name, data in files.items():
+            check_segment(name, "file name")
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise ValidationError("file content must be bytes", name=name)
+        message = format_message(subject, body, trailers)
+        name, email = _ident(author)
+        date = _git_date(when)
+        if expected_head is not None:
+            check_sha(expected_head)
+        if tag is not None:
+            check_tag(tag)
+            tag_text = clean_body(tag_message or "") or tag
+            tag_object = (f"object {{sha}}\ntype commit\ntag {tag}\n"
+                          f"tagger {COMMITTER_NAME} <{COMMITTER_EMAIL}> {date[1:]}\n\n"
+                          f"{tag_text}\n")
+        paths = [f"{directory}/{file_name}" for file_name in files]
+        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+               "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+
+        with StoreLock(self.path, self.lock_timeout):
+            self._recover()
+            head = self.head()
+            if expected_head is not None and expected_head != head:
+                raise StoreError("stale base", expected=expected_head, actual=head)
+            if tag is not None and self._read_ref(f"refs/tags/{tag}") is not None:
+                raise StoreError("tag already exists; tags never move", tag=tag)
+            if write_once and self._git("ls-tree", "--name-only", head, "--", *paths).strip():
+                raise StoreError("a record is written once and never rewritten", dir=directory)
+            marker = self.git_dir / DIRTY_MARKER
+            marker.write_text(json.dumps(paths))
+            try:
+                folder = self.path / directory
+                folder.mkdir(parents=True, exist_ok=True)
+                for file_name, data in files.items():
+                    (folder / file_name).write_bytes(bytes(data))
+                # -f: a user-level excludes file must not make git refuse our own paths.
+                self._git("add", "-f", "--", *paths)
+                tree = self._git("write-tree").strip()
+                sha = self._git("commit-tree", tree, "-p", head, "-F", "-",
+                                stdin=message, env=env).strip()
+                updates = f"update {BRANCH} {sha} {head}\n"
+                if tag is not None:
+                    tag_sha = self._git("mktag", stdin=tag_object.replace("{sha}", sha)).strip()
+                    # "create" fails if the tag exists, and --stdin applies all updates or none.
+                    updates += f"create refs/tags/{tag} {tag_sha}\n"
+                self._git("update-ref", "-m", "docctl: write", "--stdin", stdin=updates)
+            except BaseException:
+                self._restore_after_failure(paths)
+                raise
+            marker.unlink()
+        return sha
+
+    def _restore_after_failure(self, paths: list[str]) -> None:
+        try:
+            self._restore(paths)
+        except Exception:
+            # Keep the marker: the next writer retries the restore before it writes.
+            log.exception("could not restore the store after a failed write")
+        else:
+            (self.git_dir / DIRTY_MARKER).unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        marker = self.git_dir / DIRTY_MARKER
+        try:
+            paths = json.loads(marker.read_text())
+        except FileNotFoundError:
+            return
+        except ValueError:
+            paths = []
+        log.warning("restoring %d path(s) left half-written by a crashed writer", len(paths))
+        self._restore([check_path(p) for p in paths])
+        marker.unlink()
+
+    def _restore(self, paths: list[str]) -> None:
+        """Put index and work tree back to HEAD for paths, so the next writer starts clean."""
+        if not paths:
+            return
+        tracked = set(self._git("ls-tree", "--name-only", "HEAD", "--", *paths).splitlines())
+        if tracked:
+            self._git("checkout", "-q", "HEAD", "--", *sorted(tracked))
+        new = [p for p in paths if p not in tracked]
+        if new:
+            self._git("rm", "-q", "--cached", "--ignore-unmatch", "--", *new)
+            for rel in new:
+                target = self.path / rel
+                target.unlink(missing_ok=True)
+                for parent in target.parents:
+                    if parent == self.path:
+                        break
+                    try:
+                        parent.rmdir()
+                    except OSError:
+                        break
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def head(self) -> str:
+        """Return the sha of the newest commit on main."""
+        sha = self._read_ref(BRANCH)
+        if sha is None:
+            raise StoreError("the store has no commits", path=str(self.path))
+        return sha
+
+    def read_file(self, commit: str, path: str) -> bytes:
+        """Return the exact bytes of path as of commit."""
+        spec = f"{check_sha(commit)}:{check_path(path)}"
+        status, out, _ = self._run(["cat-file", "blob", spec], None, None)
+        if status != 0:
+            raise StoreError("no such file in the store", commit=commit, path=path)
+        return out
+
+    def find_intent(self, intent_id: str, *, max_count: int = 500) -> str | None:
+        """Return the newest commit among the last max_count whose Docctl-Intent is intent_id."""
+        if not isinstance(intent_id, str) or _INTENT.fullmatch(intent_id) is None:
+            raise ValidationError("invalid intent id", value=repr(intent_id)[:80])
+        for info in self._log(["HEAD"], max_count=max_count):
+            if ("Docctl-Intent", intent_id) in info.trailers:
+                return info.sha
+        return None
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        """Return what one commit says: author, time, message and trailers."""
+        infos = self._log([check_sha(sha)], max_count=1, missing_ok=True)
+        if not infos:
+            raise StoreError("no such commit in the store", commit=sha)
+        return infos[0]
+
+    def history(self, *, path: str | None = None, max_count: int | None = None) -> list[CommitInfo]:
+        """Return commits on main, newest first, optionally only those touching path."""
+        return self._log(["HEAD"], path=None if path is None else check_path(path),
+                         max_count=max_count)
+
+    def tag_target(self, tag: str) -> str | None:
+        """Return the commit a tag points to, or None when there is no such tag."""
+        status, out, _ = self._run(
+            ["rev-parse", "-q", "--verify", f"refs/tags/{check_tag(tag)}^{{commit}}"], None, None)
+        return out.decode().strip() if status == 0 else None
+
+    def tags(self) -> dict[str, str]:
+        """Return every tag name with the commit it points to."""
+        out = self._git("for-each-ref", "--format=%(refname:strip=2)%00%(*objectname)%00"
+                        "%(objectname)", "refs/tags")
+        result = {}
+        for line in out.splitlines():
+            name, peeled, direct = line.split("\0")
+            result[name] = peeled or direct
+        return result
+
+    # -- upkeep ----------------------------------------------------------------------------
+
+    def fsck(self) -> list[str]:
+        """Return the problems git fsck --full --strict finds ([] when the store is sound)."""
+        status, out, err = self._run(
+            ["fsck", "--full", "--strict", "--no-progress", "--no-dangling"], None, None)
+        lines = [line.strip() for line in (out + b"\n" + err).decode("utf-8", "replace")
+                 .splitlines() if line.strip()]
+        if status != 0 and not lines:
+            lines.append(f"git fsck exited with status {status}")
+        return lines
+
+    def maintain(self) -> None:
+        """Refresh the commit-graph with changed-path filters so path queries stay fast."""
+        self._git("commit-graph", "write", "--reachable", "--changed-paths")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _read_ref(self, name: str, depth: int = 0) -> str | None:
+        """Resolve a ref from the files git keeps, without starting a process."""
+        try:
+            value = (self.git_dir / name).read_text().strip()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            value = self._packed_ref(name)
+        if value and value.startswith("ref: ") and depth < 5:
+            return self._read_ref(value[5:], depth + 1)
+        return value if value and _SHA.fullmatch(value) else None
+
+    def _packed_ref(self, name: str) -> str | None:
+        try:
+            text = (self.git_dir / "packed-refs").read_text()
+        except FileNotFoundError:
+            return None
+        for line in text.splitlines():
+            sha, _, ref = line.partition(" ")
+            if ref == name and not line.startswith(("#", "^")):
+                return sha
+        return None
+
+    def _log(self, revs: list[str], *, path: str | None = None, max_count: int | None = None,
+             missing_ok: bool = False) -> list[CommitInfo]:
+        args = ["log", "-z", "--no-color", _LOG_FORMAT]
+        if max_count is not None:
+            if type(max_count) is not int or max_count < 1:
+                raise ValidationError("max_count must be a positive integer")
+            args.append(f"--max-count={max_count}")
+        args += [*revs, "--"]
+        if path is not None:
+            args.append(path)
+        status, out, err = self._run(args, None, None)
+        if status != 0:
+            if missing_ok:
+                return []
+            raise StoreError("git log failed", stderr=err.decode("utf-8", "replace")[-500:])
+        fields = out.decode("utf-8", "replace").split("\0")
+        infos = []
+        for i in range(0, len(fields) - 4, 5):
+            sha, name, email, stamp, message = fields[i:i + 5]
+            infos.append(CommitInfo(
+                sha=sha.strip(), subject=subject_of(message), message=message,
+                author=Person(name, email),
+                authored_at=datetime.fromtimestamp(int(stamp), UTC),
+                trailers=tuple(parse_trailers(message))))
+        return infos
+
+    def _run(self, args: list[str], stdin: str | None, env: dict | None):
+        """Run one git command; return (status, stdout bytes, stderr bytes)."""
+        with contextlib.ExitStack() as stack:
+            istream = None
+            if stdin is not None:
+                # GitPython needs a real file for stdin; user text never goes to argv.
+                istream = stack.enter_context(tempfile.TemporaryFile())
+                istream.write(stdin.encode("utf-8"))
+                istream.seek(0)
+            try:
+                status, out, err = self._repo.git.execute(
+                    [self._exe, *args], istream=istream, with_extended_output=True,
+                    with_exceptions=False, stdout_as_string=False,
+                    strip_newline_in_stdout=False, env={**self._env, **(env or {})})
+            except git.GitCommandNotFound as exc:
+                raise StoreError("git is not installed") from exc
+        if isinstance(err, str):
+            err = err.encode()
+        return status, out, err
+
+    def _git(self, *args: str, stdin: str | None = None, env: dict | None = None) -> str:
+        """Run one git command that must succeed; return its stdout as text."""
+        status, out, err = self._run(list(args), stdin, env)
+        if status != 0:
+            raise StoreError(f"git {args[0]} failed", status=status,
+                             stderr=err.decode("utf-8", "replace")[-500:])
+        return out.decode("utf-8", "replace")

@@ -1,0 +1,77 @@
+"""Paths and ref names inside the git store; every user-derived part passes an allowlist."""
+
+from __future__ import annotations
+
+import re
+
+from docctl.errors import ValidationError
+
+SEGMENT_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_SEGMENT = re.compile(SEGMENT_RE)
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+DOCUMENTS = "documents"
+RECORDS = "records"
+DOCUMENT_JSON = "document.json"
+REVISION_JSON = "revision.json"
+SOURCE = "source.docx"
+CONTENT = "content.txt"
+
+
+def is_segment(value: object) -> bool:
+    """Tell whether value is one safe path / ref component."""
+    return (
+        isinstance(value, str)
+        # fullmatch, because "$" would accept a trailing newline
+        and _SEGMENT.fullmatch(value) is not None
+        and ".." not in value
+        and not value.endswith(".lock")
+        and not value.endswith(".")
+    )
+
+
+def check_segment(value: object, what: str = "path component") -> str:
+    """Return value if it is one safe component, else raise ValidationError."""
+    if not is_segment(value):
+        raise ValidationError(f"invalid {what}", value=repr(value)[:80])
+    return value  # type: ignore[return-value]
+
+
+def check_path(path: object, what: str = "path") -> str:
+    """Return a relative store path made only of safe components, else raise ValidationError."""
+    if not isinstance(path, str) or not path or len(path) > 512:
+        raise ValidationError(f"invalid {what}", value=repr(path)[:80])
+    for part in path.split("/"):
+        check_segment(part, what)
+    return path
+
+
+def check_tag(name: object) -> str:
+    """Return a tag name of safe components joined by "/", else raise ValidationError."""
+    return check_path(name, "tag name")
+
+
+def check_sha(sha: object) -> str:
+    """Return a full lowercase hex commit id, else raise ValidationError."""
+    if not isinstance(sha, str) or _SHA.fullmatch(sha) is None:
+        raise ValidationError("invalid commit id", value=repr(sha)[:80])
+    return sha
+
+
+def document_dir(type_prefix: str, slug: str) -> str:
+    """Return the folder of one document, e.g. "documents/QT/QT-01"."""
+    return f"{DOCUMENTS}/{check_segment(type_prefix, 'type prefix')}/{check_segment(slug, 'slug')}"
+
+
+def record_dir(year: int, slug: str) -> str:
+    """Return the folder of one record, e.g. "records/2026/HS-000123"."""
+    if type(year) is not int or not 1000 <= year <= 9999:
+        raise ValidationError("invalid year", value=repr(year)[:80])
+    return f"{RECORDS}/{year}/{check_segment(slug, 'slug')}"
+
+
+def revision_tag(slug: str, number: int) -> str:
+    """Return the tag name of a published revision, e.g. "QT-01/r3"."""
+    if type(number) is not int or not 1 <= number <= 999_999:
+        raise ValidationError("invalid revision number", value=repr(number)[:80])
+    return check_tag(f"{check_segment(slug, 'slug')}/r{number}")

@@ -1,0 +1,109 @@
+"""The one-writer-at-a-time lock of the git store, shared across processes."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+
+from docctl.errors import StoreLockTimeout
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "docctl-writer.lock"
+# Lock files git leaves behind when a writer dies between creating and renaming them.
+# Every docctl writer takes StoreLock first, so while we hold it none of these can be live.
+STALE_GIT_LOCKS = ("index.lock", "HEAD.lock", "refs/heads/main.lock", "packed-refs.lock")
+
+
+class StoreLock:
+    """Hold fcntl.flock on <repo>/.git/docctl-writer.lock for the duration of a with-block."""
+
+    def __init__(self, repo_path, timeout: float = 30.0):
+        self.git_dir = os.path.join(os.fspath(repo_path), ".git")
+        self.path = os.path.join(self.git_dir, LOCK_NAME)
+        self.timeout = float(timeout)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        """Tell whether this object holds the lock now."""
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to timeout seconds, then clear git's stale lock files."""
+        if self._fd is not None:
+            raise RuntimeError("StoreLock is not re-entrant")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+        deadline = time.monotonic() + self.timeout
+        pause = 0.002
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreLockTimeout(
+                        "the document store is busy; try again",
+                        holder=self._holder(fd),
+                        timeout=self.timeout,
+                    )
+                time.sleep(min(pause, remaining))
+                pause = min(pause * 2, 0.02)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            self._clear_stale_git_locks()
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Give the lock back (closing the descriptor releases the flock)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _holder(self, fd: int) -> str:
+        try:
+            return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        except OSError:
+            return ""
+
+    def _clear_stale_git_locks(self) -> None:
+        for name in STALE_GIT_LOCKS:
+            path = os.path.join(self.git_dir, name)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+            log.warning("removed stale git lock %s left by a crashed writer", path)
+
+    def __enter__(self) -> StoreLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+
+@contextmanager
+def directory_lock(path):
+    """Hold an exclusive flock on a directory itself (before .git exists to hold a lock file)."""
+    fd = os.open(os.fspath(path), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
