@@ -5,7 +5,7 @@ from enum import StrEnum
 
 
 class DocType(StrEnum):
-    """Kinds of controlled documents."""
+    """Kinds of controlled documents, in the order a register lists them."""
 
     MANUAL = "manual"
     POLICY = "policy"

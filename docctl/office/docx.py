@@ -6,7 +6,7 @@ import hashlib
 import posixpath
 from dataclasses import dataclass
 
-from docctl.office.extract import W, package_text
+from docctl.office.extract import W, package_text, story_parts
 from docctl.office.generate import build_docx
 from docctl.office.safezip import Package, refuse, sniff
 
@@ -68,31 +68,35 @@ def _main_part(pkg: Package) -> str:
 
 
 def _inspect(data: bytes, *, max_bytes: int, max_entries: int,
-             max_uncompressed: int) -> tuple[Package, str]:
-    """Run every check and return the opened package and its main part key."""
+             max_uncompressed: int) -> tuple[Package, list[str]]:
+    """Run every check; return the package and the parts whose text we extract, in order."""
     sniff(data, max_bytes)
     pkg = Package(data, max_entries=max_entries, max_uncompressed=max_uncompressed)
     main = _main_part(pkg)
-    pkg.read_all()
     root = pkg.tree(main)
     namespace = root.tag.partition("}")[0].lstrip("{")
     if namespace.startswith(_STRICT_PREFIX):
         refuse("strict", "The document is saved as Strict Open XML")
     if root.tag != W + "document":
         refuse("not_word", "The file is not a Word document")
-    return pkg, main
+    # Parse the text parts first so their trees are kept; read_all then streams the rest.
+    parts = story_parts(pkg, main)
+    for key in parts:
+        pkg.tree(key)
+    pkg.read_all()
+    return pkg, parts
 
 
 def inspect_docx(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
                  max_entries: int = DEFAULT_MAX_ENTRIES,
                  max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> DocxInfo:
     """Check that the bytes are an acceptable Word document and extract its text."""
-    pkg, main = _inspect(data, max_bytes=max_bytes, max_entries=max_entries,
-                         max_uncompressed=max_uncompressed)
+    pkg, parts = _inspect(data, max_bytes=max_bytes, max_entries=max_entries,
+                          max_uncompressed=max_uncompressed)
     return DocxInfo(
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
-        text=package_text(pkg, main),
+        text=package_text(pkg, parts),
         entries=pkg.entries,
         external_links=pkg.external_targets(),
     )
@@ -102,6 +106,6 @@ def extract_text(data: bytes) -> str:
     """Extract the text of an already-accepted .docx."""
     # The size was vetted at upload under whatever cap was configured then; every other
     # check still runs, because "already accepted" is a claim about bytes read back from disk.
-    pkg, main = _inspect(data, max_bytes=max(len(data), 1), max_entries=DEFAULT_MAX_ENTRIES,
-                         max_uncompressed=DEFAULT_MAX_UNCOMPRESSED)
-    return package_text(pkg, main)
+    pkg, parts = _inspect(data, max_bytes=max(len(data), 1), max_entries=DEFAULT_MAX_ENTRIES,
+                          max_uncompressed=DEFAULT_MAX_UNCOMPRESSED)
+    return package_text(pkg, parts)

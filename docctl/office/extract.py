@@ -118,8 +118,9 @@ def _checked(box: etree._Element) -> bool:
     return False
 
 
-def _story_parts(pkg: Package, main: str, root: etree._Element) -> tuple[list, list, list]:
-    """Return header, footer and note part keys reachable from the main part, in order."""
+def story_parts(pkg: Package, main: str) -> list[str]:
+    """Return header, note and footer part keys reachable from the main part, in text order."""
+    root = pkg.tree(main)
     rels = {rel.id: rel for rel in pkg.relationships(main) if not rel.external}
     headers: list[str] = []
     footers: list[str] = []
@@ -139,18 +140,13 @@ def _story_parts(pkg: Package, main: str, root: etree._Element) -> tuple[list, l
             key = pkg.resolve(main, rel.target) if rel.type == kind else None
             if key and key not in notes:
                 notes.append(key)
-    return headers, footers, notes
+    return headers + [main] + notes + footers
 
 
-def package_text(pkg: Package, main: str) -> str:
-    """Return the text of headers, body, notes and footers, NFC, one paragraph per line."""
-    root = pkg.tree(main)
-    headers, footers, notes = _story_parts(pkg, main, root)
+def package_text(pkg: Package, parts: list[str]) -> str:
+    """Return the text of the given parts, NFC, one paragraph per line."""
     walker = _Walker()
-    for key in headers:
-        walker.part(pkg.tree(key))
-    walker.part(root)
-    for key in notes + footers:
+    for key in parts:
         walker.part(pkg.tree(key))
     # Comments and the glossary (building blocks) are not part of the document's content.
     text = "\n".join(line for line in walker.lines if line.strip())

@@ -142,7 +142,7 @@ class Package:
         if declared > max_uncompressed:
             refuse("zip_bomb", "The file expands to more than the allowed size")
         self.entries = len(infos)
-        self.xml: dict[str, bytes] = {}
+        self._done: set[str] = set()
         self._trees: dict[str, etree._Element] = {}
         self.defaults: dict[str, str] = {}
         self.overrides: dict[str, str] = {}
@@ -154,17 +154,17 @@ class Package:
     def read(self, name: str, *, keep: bool = True) -> bytes | None:
         """Inflate one member, counting the bytes actually produced, and check its CRC."""
         key = name.lower()
-        if key in self.xml:
-            return self.xml[key]
         info = self.members[key]
+        self._done.add(key)
         produced = 0
         crc = 0
         parts: list[bytes] = []
         for chunk in self._chunks(info):
             produced += len(chunk)
             self._inflated += len(chunk)
-            # Headers may lie: the counts below are of bytes actually inflated, and inflation
-            # stops one chunk past the declared size, so a lying member costs at most that.
+            # Headers may lie, so count the bytes actually inflated. Stopping one chunk past
+            # the declared size bounds a lying member; the total and ratio checks then repeat
+            # the declared-size checks against real bytes.
             if produced > info.file_size:
                 refuse("zip_bomb", "A part of the file expands beyond its declared size")
             if self._inflated > self._max_uncompressed:
@@ -179,10 +179,8 @@ class Package:
         if not keep:
             return None
         raw = b"".join(parts)
-        if self.is_xml(key):
-            if _DOCTYPE.search(raw):
-                refuse("dtd", f"The part {info.filename} declares a DTD")
-            self.xml[key] = raw
+        if self.is_xml(key) and _DOCTYPE.search(raw):
+            refuse("dtd", f"The part {info.filename} declares a DTD")
         return raw
 
     def _chunks(self, info: zipfile.ZipInfo):
@@ -226,20 +224,25 @@ class Package:
         if not inflater.eof:
             refuse("damaged", "The file is damaged or incomplete")
 
-    def tree(self, name: str) -> etree._Element:
-        """Return the parsed root of an XML part, parsing it once."""
+    def tree(self, name: str, *, keep: bool = True) -> etree._Element:
+        """Return the parsed root of an XML part, parsing it once when kept."""
         key = name.lower()
-        if key not in self._trees:
-            self._trees[key] = parse_xml(self.read(key), self.members[key].filename)
-        return self._trees[key]
+        if key in self._trees:
+            return self._trees[key]
+        root = parse_xml(self.read(key), self.members[key].filename)
+        if keep:
+            self._trees[key] = root
+        return root
 
     def read_all(self) -> None:
-        """Inflate every member once: caps, CRCs and DTD checks cover the whole package."""
+        """Inflate every member not read yet: caps, CRCs and DTD checks cover the package."""
         for key in self.members:
+            if key in self._done:
+                continue
             if self.is_xml(key):
-                # Every XML part must parse, not just the ones we read text from: later
-                # consumers (stamping a controlled copy) load them too.
-                self.tree(key)
+                # Every XML part must parse, not just the ones we take text from: stamping a
+                # controlled copy loads them too. Trees of parts we don't need are dropped.
+                self.tree(key, keep=key.endswith(".rels"))
             else:
                 self.read(key, keep=False)
 

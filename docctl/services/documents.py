@@ -2,7 +2,7 @@
 
 import hashlib
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from docctl import office
@@ -98,7 +98,9 @@ def list_register(user: User, *, doc_type: str | None = None, department: str | 
     if department:
         query = query.join(Department).where(Department.code == department)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    documents = db.session.scalars(query.order_by(Document.doc_type, Document.code)
+    type_order = case({t.value: i for i, t in enumerate(DocType)}, value=Document.doc_type,
+                      else_=99)
+    documents = db.session.scalars(query.order_by(type_order, Document.code)
                                    .options(selectinload(Document.revisions),
                                             selectinload(Document.department))
                                    .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()

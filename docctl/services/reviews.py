@@ -100,6 +100,13 @@ def return_to_draft(actor: User, code: str, number: int, *, comment: str) -> Rev
     if not comment.strip():
         raise ValidationError("A comment is required to return a revision", field="comment")
     revision.status = next_status(revision.status, Action.REJECT)
+    # Keep the approver's comment beside the reviewers' so the author sees why.
+    own = next((r for r in revision.reviews if r.reviewer_id == actor.id
+                and r.round == revision.review_round), None)
+    if own is None:
+        own = Review(revision=revision, reviewer_id=actor.id, round=revision.review_round)
+        db.session.add(own)
+    own.decision, own.comment, own.decided_at = "reject", comment, now()
     audit.record("approval_rejected", actor, document=revision.document, revision=revision,
                  reason=comment)
     db.session.commit()

@@ -24,8 +24,10 @@ def authenticate():
             return jsonify({"error": "unauthorized",
                             "message": _("Invalid or expired token")}), 401
         g.api_user = user
-    elif request.method not in ("GET", "HEAD", "OPTIONS"):
-        csrf.protect()   # a browser session may call the API, but not from another site
+    elif request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint != "api.token":
+        # A browser session may call the API, but not from another site. The token endpoint
+        # uses no cookie, and its answer cannot be read cross-site.
+        csrf.protect()
     return None
 
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from flask import jsonify, render_template, request, session
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
@@ -39,7 +39,8 @@ def register_web(app) -> None:
         ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",
         localtime=lambda t: format_datetime(t, "dd/MM/yyyy HH:mm") if t else "",
     )
-    app.jinja_env.globals.update(labels=labels, LANGUAGES=app.config["LANGUAGES"])
+    app.jinja_env.globals.update(labels=labels, LANGUAGES=app.config["LANGUAGES"],
+                                  get_locale=get_locale)
     _register_hooks(app)
     _register_errors(app)
 
