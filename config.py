@@ -118,6 +118,8 @@ def _secret_key(instance: Path) -> str:
 class TestingConfig(Config):
     """Settings for the test suite: everything in a temporary data directory."""
 
+    __test__ = False   # not a pytest test class, despite its name
+
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production"
     RATELIMIT_STORAGE_URI = "memory://"
