@@ -34,7 +34,8 @@ def live(tmp_path):
         db.session.add(Department(code="VP", name="Văn phòng Sở"))
         db.session.commit()
         people = {u: make_user(u, r, name).id for u, r, name in [
-            ("secretary", "controller", "Trần Thị Thu Hà"), ("reviewer", "reviewer", "Lê Minh Tuấn"),
+            ("secretary", "controller", "Trần Thị Thu Hà"),
+            ("reviewer", "reviewer", "Lê Minh Tuấn"),
             ("approver", "approver", "Phạm Quốc Hùng"), ("staff", "staff", "Hoàng Thị Lan"),
             ("auditor", "auditor", "Đỗ Văn Bình")]}
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -104,8 +105,8 @@ def test_secretary_reviewer_approver_staff(live, browser, tmp_path):
 
     # A second revision takes effect; staff must meet it and never the first.
     with app.app_context():
-        from docctl.services.context import today
         from docctl.models import User
+        from docctl.services.context import today
         publish({"controller": db.session.get(User, people["secretary"]),
                  "reviewer": db.session.get(User, people["reviewer"]),
                  "approver": db.session.get(User, people["approver"])},
