@@ -2,6 +2,7 @@
 
 import hashlib
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -25,7 +26,7 @@ REGISTER_FIELDS = {"type", "title", "department", "parent", "code", "review_mont
 def require(user: User, perm: Perm) -> None:
     """Raise Forbidden unless the user's role grants perm."""
     if not has_perm(user.role, perm):
-        raise Forbidden("Your role does not allow this")
+        raise Forbidden(_l("Your role does not allow this"))
 
 
 def document_dir(document: Document) -> str:
@@ -65,7 +66,7 @@ def get_document(user: User, code: str) -> Document:
     document = _find_document(code)
     if document is None or not any(can_see(user, r) for r in document.revisions) and \
             not has_perm(user.role, Perm.READ_ALL):
-        raise NotFound("No such document")
+        raise NotFound(_l("No such document"))
     return document
 
 
@@ -74,7 +75,7 @@ def get_revision(user: User, code: str, number: int) -> Revision:
     document = get_document(user, code)
     revision = next((r for r in document.revisions if r.number == number), None)
     if revision is None or not can_see(user, revision):
-        raise NotFound("No such revision")
+        raise NotFound(_l("No such revision"))
     return revision
 
 
@@ -115,7 +116,7 @@ def departments() -> list[Department]:
 def propose_code(doc_type: str, parent_code: str | None = None) -> str:
     """Propose the next free code for a type (and parent)."""
     if doc_type not in {t.value for t in DocType}:
-        raise ValidationError("Unknown document type", field="type")
+        raise ValidationError(_l("Unknown document type"), field="type")
     existing = list(db.session.scalars(select(Document.code).where(
         Document.doc_type == doc_type)))
     return numbering.propose_code(doc_type, existing, normalise_code(parent_code) or None)
@@ -126,45 +127,49 @@ def register_document(actor: User, data: dict) -> Document:
     require(actor, Perm.REGISTER)
     unknown = set(data) - REGISTER_FIELDS
     if unknown:
-        raise ValidationError(f"Unknown or read-only fields: {', '.join(sorted(unknown))}",
-                              fields=sorted(unknown))
+        raise ValidationError(_l("Unknown or read-only fields: %(f)s",
+                                 f=", ".join(sorted(unknown))), fields=sorted(unknown))
     doc_type = nfc(data.get("type"))
     if doc_type not in {t.value for t in DocType}:
-        raise ValidationError("Unknown document type", field="type")
+        raise ValidationError(_l("Unknown document type"), field="type")
     title = clean_line(data.get("title"), max_len=300)
     if not title:
-        raise ValidationError("Title is required", field="title")
+        raise ValidationError(_l("Title is required"), field="title")
     department = db.session.scalar(select(Department).where(
         Department.code == nfc(data.get("department"))))
     if department is None:
-        raise ValidationError("Unknown department", field="department")
+        raise ValidationError(_l("Unknown department"), field="department")
     parent = None
     if data.get("parent"):
         parent = _find_document(str(data["parent"]))
         if parent is None:
-            raise ValidationError("Unknown parent document", field="parent")
+            raise ValidationError(_l("Unknown parent document"), field="parent")
         if not numbering.parent_allowed(doc_type, parent.doc_type):
-            raise ValidationError("This type cannot belong to that parent", field="parent")
+            raise ValidationError(_l("This type cannot belong to that parent"),
+                                  field="parent")
     try:
         review_months = int(data.get("review_months") or 12)
     except (TypeError, ValueError):
-        raise ValidationError("Review interval must be a number of months",
+        raise ValidationError(_l("Review interval must be a number of months"),
                               field="review_months") from None
     if not 1 <= review_months <= 120:
-        raise ValidationError("Review interval must be 1–120 months", field="review_months")
+        raise ValidationError(_l("Review interval must be 1–120 months"),
+                              field="review_months")
     source = clean_line(data.get("external_source"), max_len=300) or None
     if doc_type == DocType.EXTERNAL and not source:
-        raise ValidationError("An external document needs its source", field="external_source")
+        raise ValidationError(_l("An external document needs its source"),
+                              field="external_source")
     code = normalise_code(data.get("code")) or propose_code(
         doc_type, parent.code if parent else None)
     if not is_valid_code(code):
-        raise ValidationError("Code may hold letters, digits, '.', '-' and '_' only",
+        raise ValidationError(_l("Code may hold letters, digits, '.', '-' and '_' only"),
                               field="code")
     slug = code_slug(code)
     clash = db.session.scalar(select(Document).where(
         or_(Document.code == code, Document.slug == slug)))
     if clash is not None:
-        raise Conflict(f"Code {code} is already used by {clash.code}", field="code")
+        raise Conflict(_l("Code %(code)s is already used by %(other)s", code=code,
+                          other=clash.code), field="code")
     document = Document(code=code, slug=slug, doc_type=doc_type, title=title,
                         department=department, parent=parent, review_months=review_months,
                         external_source=source, status="new", created_by_id=actor.id,
@@ -192,16 +197,16 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
     require(actor, Perm.REGISTER)
     document = get_document(actor, code)
     if document.status == "obsolete":
-        raise Conflict("This document has been withdrawn")
+        raise Conflict(_l("This document has been withdrawn"))
     info = _inspect(data)   # raises TooLarge / UnsupportedFile before anything is stored
     reason = nfc(reason)[:4000]
     name = clean_line(filename, max_len=200) or "document.docx"
     latest = document.revisions[-1] if document.revisions else None
     if latest is not None and latest.status in (Status.IN_REVIEW, Status.AWAITING_APPROVAL):
-        raise Conflict("A revision is under review; wait for its outcome")
+        raise Conflict(_l("A revision is under review; wait for its outcome"))
     if latest is not None and latest.status == Status.DRAFT:
         if latest.author_id != actor.id:
-            raise Conflict("Another author's draft is open for this document")
+            raise Conflict(_l("Another author's draft is open for this document"))
         revision = latest
         revision.filename, revision.size, revision.sha256 = name, info.size, info.sha256
         revision.text = info.text
@@ -231,11 +236,11 @@ def revision_bytes(revision: Revision) -> bytes:
     else:
         draft = db.session.get(DraftFile, revision.id)
         if draft is None:
-            raise NotFound("The file of this revision is missing")
+            raise NotFound(_l("The file of this revision is missing"))
         data = draft.content
     if hashlib.sha256(data).hexdigest() != revision.sha256:
-        raise IntegrityFailure("The stored file does not match its recorded SHA-256; "
-                               "the download is refused and the incident recorded")
+        raise IntegrityFailure(_l("The stored file does not match its recorded SHA-256; "
+                                  "the download is refused and the incident recorded"))
     return data
 
 

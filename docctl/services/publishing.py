@@ -5,6 +5,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from docctl.domain.lifecycle import Action, Status, next_status
@@ -33,14 +34,15 @@ def approve(actor: User, code: str, number: int, *, password: str,
     revision = get_revision(actor, code, number)
     require(actor, Perm.APPROVE)
     if revision.author_id == actor.id:
-        raise Forbidden("The author cannot approve their own revision")
+        raise Forbidden(_l("The author cannot approve their own revision"))
     if revision.approver_id != actor.id:
-        raise Forbidden("You are not the approver named for this revision")
+        raise Forbidden(_l("You are not the approver named for this revision"))
     next_status(revision.status, Action.APPROVE)
     if not isinstance(effective_date, date):
-        raise ValidationError("Effective date is required (YYYY-MM-DD)", field="effective_date")
+        raise ValidationError(_l("Effective date is required (YYYY-MM-DD)"),
+                              field="effective_date")
     if effective_date < today():
-        raise ValidationError("The effective date cannot be in the past",
+        raise ValidationError(_l("The effective date cannot be in the past"),
                               field="effective_date")
     signatures.confirm_password(actor, password, revision=revision)
     revision_bytes(revision)   # refuse to publish bytes that no longer match their hash
@@ -84,13 +86,14 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     document = get_document(actor, code)
     reason = nfc(reason)[:4000]
     if not reason.strip():
-        raise ValidationError("A reason is required to withdraw a document", field="reason")
+        raise ValidationError(_l("A reason is required to withdraw a document"),
+                              field="reason")
     if document.status == "obsolete":
-        raise Conflict("This document is already withdrawn")
+        raise Conflict(_l("This document is already withdrawn"))
     target = effective_revision(document) or next(
         (r for r in document.revisions if r.status == Status.APPROVED), None)
     if target is None:
-        raise Conflict("Nothing has been published for this document yet")
+        raise Conflict(_l("Nothing has been published for this document yet"))
     signatures.confirm_password(actor, password, document=document, revision=target)
     payload = {"signer_id": actor.id, "signed_at": now().isoformat(), "reason": reason}
     intent = _run(actor, "withdraw", document, target, payload)
@@ -119,8 +122,8 @@ def _run(actor: User | None, kind: str, document: Document, revision: Revision,
         intent.state, intent.finished_at = "abandoned", now()
         db.session.commit()
         if isinstance(exc, StoreError) and "stale" in str(exc).lower():
-            raise Conflict("Someone else changed this document store just now; "
-                           "reload and try again") from exc
+            raise Conflict(_l("Someone else changed this document store just now; "
+                              "reload and try again")) from exc
         raise
     finish(intent, sha)                                             # 3. database follows git
     return intent

@@ -1,5 +1,7 @@
 """Route drafts to reviewers and an approver; record their decisions."""
 
+from flask_babel import lazy_gettext as _l
+
 from docctl.domain.lifecycle import Action, Status, next_status
 from docctl.domain.permissions import Perm, has_perm
 from docctl.domain.textfold import nfc
@@ -15,7 +17,9 @@ from docctl.services.users import find_user
 def _named_user(username: str, perm: Perm, what: str) -> User:
     user = find_user(str(username or ""))
     if user is None or not user.active or not has_perm(user.role, perm):
-        raise ValidationError(f"{username!s:.64} cannot be a {what}", field=what)
+        raise ValidationError(
+            _l("%(name)s cannot be a reviewer", name=f"{username!s:.64}") if what == "reviewer"
+            else _l("%(name)s cannot be the approver", name=f"{username!s:.64}"), field=what)
     return user
 
 
@@ -26,22 +30,22 @@ def submit(actor: User, code: str, number: int, *, reviewers: list[str],
     revision = get_revision(actor, code, number)
     new_status = next_status(revision.status, Action.SUBMIT)
     if revision.author_id != actor.id:
-        raise Forbidden("Only the author of a draft can submit it")
+        raise Forbidden(_l("Only the author of a draft can submit it"))
     if not isinstance(reviewers, list) or not reviewers or len(reviewers) > 20:
-        raise ValidationError("Name at least one reviewer", field="reviewers")
+        raise ValidationError(_l("Name at least one reviewer"), field="reviewers")
     named = []
     for username in dict.fromkeys(reviewers):
         user = _named_user(username, Perm.REVIEW, "reviewer")
         if user.id == revision.author_id:
-            raise Forbidden("The author cannot review their own revision")
+            raise Forbidden(_l("The author cannot review their own revision"))
         named.append(user)
     approving = _named_user(approver, Perm.APPROVE, "approver")
     if approving.id == revision.author_id:
-        raise Forbidden("The author cannot approve their own revision")
+        raise Forbidden(_l("The author cannot approve their own revision"))
     if reason is not None:
         revision.reason = nfc(reason)[:4000]
     if revision.number > 1 and not revision.reason.strip():
-        raise ValidationError("A reason for change is required from revision 2 on",
+        raise ValidationError(_l("A reason for change is required from revision 2 on"),
                               field="reason")
     at = now()
     revision.status = new_status
@@ -64,17 +68,18 @@ def review(actor: User, code: str, number: int, *, decision: str, comment: str =
     revision = get_revision(actor, code, number)
     comment = nfc(comment)[:4000]
     if decision not in ("accept", "reject"):
-        raise ValidationError("Decision must be accept or reject", field="decision")
+        raise ValidationError(_l("Decision must be accept or reject"), field="decision")
     if revision.status != Status.IN_REVIEW:
         next_status(revision.status, Action.ACCEPT_ALL)   # raises the 409 with its message
     mine = next((r for r in revision.reviews if r.reviewer_id == actor.id
                  and r.round == revision.review_round), None)
     if mine is None:
-        raise Forbidden("You are not a reviewer of this revision")
+        raise Forbidden(_l("You are not a reviewer of this revision"))
     if mine.decision != "pending":
-        raise Conflict("You have already decided on this revision")
+        raise Conflict(_l("You have already decided on this revision"))
     if decision == "reject" and not comment.strip():
-        raise ValidationError("A comment is required to return a revision", field="comment")
+        raise ValidationError(_l("A comment is required to return a revision"),
+                              field="comment")
     at = now()
     mine.decision, mine.comment, mine.decided_at = decision, comment, at
     if decision == "reject":
@@ -95,10 +100,11 @@ def return_to_draft(actor: User, code: str, number: int, *, comment: str) -> Rev
     """Let the approver send a revision back to its author with a comment."""
     revision = get_revision(actor, code, number)
     if revision.approver_id != actor.id:
-        raise Forbidden("You are not the approver of this revision")
+        raise Forbidden(_l("You are not the approver of this revision"))
     comment = nfc(comment)[:4000]
     if not comment.strip():
-        raise ValidationError("A comment is required to return a revision", field="comment")
+        raise ValidationError(_l("A comment is required to return a revision"),
+                              field="comment")
     revision.status = next_status(revision.status, Action.REJECT)
     # Keep the approver's comment beside the reviewers' so the author sees why.
     own = next((r for r in revision.reviews if r.reviewer_id == actor.id

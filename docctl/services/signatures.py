@@ -5,6 +5,7 @@ import hmac
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from docctl.errors import SignatureError
 from docctl.extensions import db
@@ -35,7 +36,7 @@ def confirm_password(user: User, password: str, *, revision: Revision | None = N
             revision.document if revision else None), revision=revision,
             details={"why": "wrong password"})
         db.session.commit()
-        raise SignatureError("Wrong password: the signature was not made")
+        raise SignatureError(_l("Wrong password: the signature was not made"))
 
 
 def build(user: User, revision: Revision, meaning: str, signed_at: datetime,

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from docctl.domain.permissions import Role
@@ -36,11 +37,13 @@ def hash_password(password: str) -> str:
 def check_password_policy(password: str) -> None:
     """Refuse passwords that are too short, too long or too common."""
     if not isinstance(password, str) or len(password) < 8:
-        raise ValidationError("Password must have at least 8 characters", field="password")
+        raise ValidationError(_l("Password must have at least 8 characters"),
+                              field="password")
     if len(password) > 128:
-        raise ValidationError("Password must have at most 128 characters", field="password")
+        raise ValidationError(_l("Password must have at most 128 characters"),
+                              field="password")
     if password.lower() in COMMON_PASSWORDS:
-        raise ValidationError("This password is too common", field="password")
+        raise ValidationError(_l("This password is too common"), field="password")
 
 
 def verify_password(user: User | None, password: str) -> bool:
@@ -74,7 +77,7 @@ def authenticate(username: str, password: str) -> User:
                      object_id=str(user.id) if user else "",
                      details={"username": clean_line(username, max_len=64)})
         db.session.commit()
-        raise Forbidden("Wrong username or password")
+        raise Forbidden(_l("Wrong username or password"))
     user.last_login_at = now()
     audit.record("login", user, object_type="user", object_id=str(user.id))
     db.session.commit()
@@ -93,21 +96,23 @@ def create_user(actor: User | None, *, username: str, display_name: str, role: s
     """Create an account; usernames are never reused."""
     name = nfc(username).lower()
     if not (2 <= len(name) <= 64) or not set(name) <= USERNAME_CHARS or name[0] in "-.":
-        raise ValidationError("Username: 2–64 of a–z, 0–9, '.', '_', '-'", field="username")
+        raise ValidationError(_l("Username: 2–64 of a–z, 0–9, '.', '_', '-'"),
+                              field="username")
     if role not in {r.value for r in Role}:
-        raise ValidationError("Unknown role", field="role")
+        raise ValidationError(_l("Unknown role"), field="role")
     shown = clean_line(display_name, max_len=200)
     if not shown:
-        raise ValidationError("Display name is required", field="display_name")
+        raise ValidationError(_l("Display name is required"), field="display_name")
     check_password_policy(password)
     if find_user(name):
-        raise Conflict("This username exists (usernames are never reused)", field="username")
+        raise Conflict(_l("This username exists (usernames are never reused)"),
+                       field="username")
     department = None
     if department_code:
         department = db.session.scalar(select(Department).where(
             Department.code == department_code))
         if department is None:
-            raise ValidationError("Unknown department", field="department")
+            raise ValidationError(_l("Unknown department"), field="department")
     user = User(username=name, display_name=shown, role=role, department=department,
                 password_hash=hash_password(password), active=True,
                 session_token=secrets.token_hex(16), created_at=now())
@@ -124,20 +129,20 @@ def update_user(actor: User, user_id: int, *, role: str | None = None,
     """Change a user's role, name or active flag (never the username)."""
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user")
+        raise NotFound(_l("No such user"))
     before = {"role": user.role, "active": user.active, "display_name": user.display_name}
     if role is not None:
         if role not in {r.value for r in Role}:
-            raise ValidationError("Unknown role", field="role")
+            raise ValidationError(_l("Unknown role"), field="role")
         user.role = role
     if display_name is not None:
         shown = clean_line(display_name, max_len=200)
         if not shown:
-            raise ValidationError("Display name is required", field="display_name")
+            raise ValidationError(_l("Display name is required"), field="display_name")
         user.display_name = shown
     if active is not None:
         if user.id == actor.id and not active:
-            raise Conflict("You cannot deactivate yourself")
+            raise Conflict(_l("You cannot deactivate yourself"))
         user.active = active
     after = {"role": user.role, "active": user.active, "display_name": user.display_name}
     if after != before:
@@ -155,7 +160,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if not verify_password(user, current):
         audit.record("password_change_failed", user, object_type="user", object_id=str(user.id))
         db.session.commit()
-        raise Forbidden("The current password is wrong")
+        raise Forbidden(_l("The current password is wrong"))
     check_password_policy(new)
     user.password_hash = hash_password(new)
     user.session_token = secrets.token_hex(16)

@@ -3,6 +3,7 @@
 from functools import wraps
 
 from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from docctl.domain.permissions import Perm, has_perm
@@ -27,7 +28,7 @@ def permission_required(perm: Perm):
                     abort(401)
                 return login_manager.unauthorized()
             if not has_perm(user.role, perm):
-                raise Forbidden("Your role does not allow this")
+                raise Forbidden(_l("Your role does not allow this"))
             return view(*args, **kwargs)
         wrapped._docctl_access = perm
         return wrapped

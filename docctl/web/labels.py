@@ -2,6 +2,7 @@
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 TYPES = {
     "manual": _l("Quality manual"),
@@ -106,4 +107,14 @@ def error_message(exc) -> str:
     reason = exc.details.get("reason")
     if reason in UPLOAD_REASONS:
         return str(UPLOAD_REASONS[reason])
+    status = exc.details.get("status")
+    if exc.code == "invalid_transition" and status in STATUSES:
+        # The domain's message is English ("Cannot approve a revision that is draft").
+        return str(_l("This step is not allowed while the revision is %(status)s.",
+                      status=STATUSES[status]))
+    if exc.status >= 500:
+        # Store failures carry technical English meant for the log, not for the user.
+        return http_message(exc.status)
+    if isinstance(exc.message, LazyString):
+        return str(exc.message)   # evaluated now, in the request's language
     return gettext(str(exc.message)) if exc.message else http_message(exc.status)

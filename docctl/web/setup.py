@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from flask import jsonify, render_template, request, session
+from flask import has_request_context, jsonify, render_template, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -16,6 +16,8 @@ from docctl.web import labels
 def select_locale() -> str:
     """Pick the interface language: the user's choice, else Vietnamese."""
     from flask import current_app
+    if not has_request_context():   # CLI and services outside a request: the default
+        return current_app.config["DEFAULT_LOCALE"]
     lang = session.get("lang")
     return lang if lang in current_app.config["LANGUAGES"] else current_app.config[
         "DEFAULT_LOCALE"]
