@@ -42,6 +42,8 @@ class Config:
     LOGIN_RATE_LIMIT = "100/hour"
     RATELIMIT_STORAGE_URI = "memory://"
     STORE_LOCK_TIMEOUT = 30.0
+    SEARCH_BACKEND = "whoosh"    # "tantivy" for large registers (a province's agencies)
+    SEARCH_PAGE_SIZE = 20
     COOKIE_SECURE = False        # set True behind HTTPS
     TESTING = False
     WTF_CSRF_ENABLED = True
