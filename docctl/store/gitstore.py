@@ -15,9 +15,24 @@ from pathlib import Path
 import git
 
 from docctl.errors import StoreError, ValidationError
-from docctl.store.layout import DOCUMENTS, RECORDS, check_path, check_segment, check_sha, check_tag
-from docctl.store.locking import StoreLock, directory_lock
-from docctl.store.trailers import clean_body, clean_line, format_message, parse_trailers, subject_of
+from docctl.store.layout import (
+    DOCUMENTS,
+    RECORDS,
+    check_path,
+    check_segment,
+    check_sha,
+    check_tag,
+    is_path,
+    read_ref,
+)
+from docctl.store.locking import StoreLock, directory_lock, maintenance_lock
+from docctl.store.trailers import (
+    clean_body,
+    clean_ident,
+    format_message,
+    parse_trailers,
+    subject_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +58,7 @@ LOCAL_CONFIG = (
     ("user.email", COMMITTER_EMAIL),
 )
 _INTENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
-_SHA = re.compile(r"[0-9a-f]{40}")
 _LOG_FORMAT = "--format=%H%x00%an%x00%ae%x00%at%x00%B"
-# Characters git strips from both ends of a name ("crud"); strip them first so Person round-trips.
-_CRUD = " .,:;<>\"\\'"
 
 
 @dataclass(frozen=True)
@@ -63,17 +75,6 @@ class CommitInfo:
     author: Person
     authored_at: datetime
     trailers: tuple[tuple[str, str], ...]
-
-
-def _ident(person: Person) -> tuple[str, str]:
-    if not isinstance(person, Person):
-        raise ValidationError("author must be a Person")
-    name = clean_line(person.name, "author name").replace("<", "").replace(">", "").strip(_CRUD)
-    email = clean_line(person.email, "author email")
-    email = "".join(ch for ch in email if ch not in "<> ").strip(_CRUD)
-    if not name:
-        raise ValidationError("author name is empty")
-    return name, email
 
 
 def _git_date(when: datetime | None) -> str:
@@ -101,22 +102,15 @@ class GitStore:
         # Pin every location git might take from an inherited environment (a hook sets
         # GIT_DIR / GIT_INDEX_FILE), and keep user and system config out of our commands.
         self._env = {
-            "GIT_DIR": str(self.git_dir),
-            "GIT_WORK_TREE": str(self.path),
-            "GIT_INDEX_FILE": str(self.git_dir / "index"),
-            "GIT_OBJECT_DIRECTORY": str(self.git_dir / "objects"),
-            "GIT_COMMON_DIR": str(self.git_dir),
-            "GIT_NAMESPACE": "",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": os.devnull,
-            "GIT_CONFIG_PARAMETERS": "",
-            "GIT_CONFIG_COUNT": "0",
-            "GIT_NO_REPLACE_OBJECTS": "1",
-            "GIT_LITERAL_PATHSPECS": "1",
+            "GIT_DIR": str(self.git_dir), "GIT_WORK_TREE": str(self.path),
+            "GIT_INDEX_FILE": str(self.git_dir / "index"), "GIT_COMMON_DIR": str(self.git_dir),
+            "GIT_OBJECT_DIRECTORY": str(self.git_dir / "objects"), "GIT_NAMESPACE": "",
+            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_PARAMETERS": "", "GIT_CONFIG_COUNT": "0",
+            "GIT_NO_REPLACE_OBJECTS": "1", "GIT_LITERAL_PATHSPECS": "1",
             "GIT_OPTIONAL_LOCKS": "0",  # readers never take index.lock
             "GIT_TERMINAL_PROMPT": "0",
-            "GIT_COMMITTER_NAME": COMMITTER_NAME,
-            "GIT_COMMITTER_EMAIL": COMMITTER_EMAIL,
+            "GIT_COMMITTER_NAME": COMMITTER_NAME, "GIT_COMMITTER_EMAIL": COMMITTER_EMAIL,
         }
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -209,16 +203,15 @@ class GitStore:
             if not isinstance(data, bytes | bytearray | memoryview):
                 raise ValidationError("file content must be bytes", name=name)
         message = format_message(subject, body, trailers)
-        name, email = _ident(author)
+        if not isinstance(author, Person):
+            raise ValidationError("author must be a Person")
+        name, email = clean_ident(author.name, author.email)
         date = _git_date(when)
         if expected_head is not None:
             check_sha(expected_head)
         if tag is not None:
             check_tag(tag)
             tag_text = clean_body(tag_message or "") or tag
-            tag_object = (f"object {{sha}}\ntype commit\ntag {tag}\n"
-                          f"tagger {COMMITTER_NAME} <{COMMITTER_EMAIL}> {date[1:]}\n\n"
-                          f"{tag_text}\n")
         paths = [f"{directory}/{file_name}" for file_name in files]
         env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
                "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
@@ -246,7 +239,9 @@ class GitStore:
                                 stdin=message, env=env).strip()
                 updates = f"update {BRANCH} {sha} {head}\n"
                 if tag is not None:
-                    tag_sha = self._git("mktag", stdin=tag_object.replace("{sha}", sha)).strip()
+                    tag_object = (f"object {sha}\ntype commit\ntag {tag}\ntagger {COMMITTER_NAME}"
+                                  f" <{COMMITTER_EMAIL}> {date[1:]}\n\n{tag_text}\n")
+                    tag_sha = self._git("mktag", stdin=tag_object).strip()
                     # "create" fails if the tag exists, and --stdin applies all updates or none.
                     updates += f"create refs/tags/{tag} {tag_sha}\n"
                 self._git("update-ref", "-m", "docctl: write", "--stdin", stdin=updates)
@@ -272,9 +267,13 @@ class GitStore:
         except FileNotFoundError:
             return
         except ValueError:
-            paths = []
-        log.warning("restoring %d path(s) left half-written by a crashed writer", len(paths))
-        self._restore([check_path(p) for p in paths])
+            paths = None
+        log.warning("restoring the work tree left half-written by a crashed writer")
+        if isinstance(paths, list) and all(is_path(p) for p in paths):
+            self._restore(paths)
+        else:
+            # An unreadable marker must not block every later write: reset all tracked files.
+            self._git("reset", "-q", "--hard", "HEAD")
         marker.unlink()
 
     def _restore(self, paths: list[str]) -> None:
@@ -365,31 +364,20 @@ class GitStore:
         return lines
 
     def maintain(self) -> None:
-        """Refresh the commit-graph with changed-path filters so path queries stay fast."""
-        self._git("commit-graph", "write", "--reachable", "--changed-paths")
+        """Pack new objects and tags and refresh the commit-graph so reads stay fast."""
+        with maintenance_lock(self.path):
+            # pack-refs takes packed-refs.lock, which a writer under StoreLock treats as stale.
+            with StoreLock(self.path, self.lock_timeout):
+                self._git("pack-refs", "--all")
+            # Safe beside writers: git never deletes an object that is not also in a pack.
+            self._git("repack", "-d", "-q", "--geometric=2")
+            # Changed-path filters keep `git log -- path` from walking all of history.
+            self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split")
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _read_ref(self, name: str, depth: int = 0) -> str | None:
-        """Resolve a ref from the files git keeps, without starting a process."""
-        try:
-            value = (self.git_dir / name).read_text().strip()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            value = self._packed_ref(name)
-        if value and value.startswith("ref: ") and depth < 5:
-            return self._read_ref(value[5:], depth + 1)
-        return value if value and _SHA.fullmatch(value) else None
-
-    def _packed_ref(self, name: str) -> str | None:
-        try:
-            text = (self.git_dir / "packed-refs").read_text()
-        except FileNotFoundError:
-            return None
-        for line in text.splitlines():
-            sha, _, ref = line.partition(" ")
-            if ref == name and not line.startswith(("#", "^")):
-                return sha
-        return None
+    def _read_ref(self, name: str) -> str | None:
+        return read_ref(self.git_dir, name)
 
     def _log(self, revs: list[str], *, path: str | None = None, max_count: int | None = None,
              missing_ok: bool = False) -> list[CommitInfo]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from docctl.errors import ValidationError
 
@@ -39,11 +40,15 @@ def check_segment(value: object, what: str = "path component") -> str:
 
 def check_path(path: object, what: str = "path") -> str:
     """Return a relative store path made only of safe components, else raise ValidationError."""
-    if not isinstance(path, str) or not path or len(path) > 512:
+    if not is_path(path):
         raise ValidationError(f"invalid {what}", value=repr(path)[:80])
-    for part in path.split("/"):
-        check_segment(part, what)
-    return path
+    return path  # type: ignore[return-value]
+
+
+def is_path(path: object) -> bool:
+    """Tell whether path is a relative store path made only of safe components."""
+    return (isinstance(path, str) and 0 < len(path) <= 512
+            and all(is_segment(part) for part in path.split("/")))
 
 
 def check_tag(name: object) -> str:
@@ -75,3 +80,26 @@ def revision_tag(slug: str, number: int) -> str:
     if type(number) is not int or not 1 <= number <= 999_999:
         raise ValidationError("invalid revision number", value=repr(number)[:80])
     return check_tag(f"{check_segment(slug, 'slug')}/r{number}")
+
+
+def read_ref(git_dir: Path, name: str, depth: int = 0) -> str | None:
+    """Resolve a ref (loose file, else packed-refs) to a sha without starting a git process."""
+    try:
+        value = (git_dir / name).read_text().strip()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        value = _packed_ref(git_dir, name)
+    if value and value.startswith("ref: ") and depth < 5:
+        return read_ref(git_dir, value[5:], depth + 1)
+    return value if value and _SHA.fullmatch(value) else None
+
+
+def _packed_ref(git_dir: Path, name: str) -> str | None:
+    try:
+        data = (git_dir / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return None
+    # One line is "<sha> <name>"; find it with a byte search instead of parsing 10k lines.
+    at = data.find(f" {name}\n".encode())
+    if at < 40 or (at > 40 and data[at - 41:at - 40] != b"\n"):
+        return None
+    return data[at - 40:at].decode("ascii", "replace")

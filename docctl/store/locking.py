@@ -107,3 +107,15 @@ def directory_lock(path):
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def maintenance_lock(repo_path):
+    """Let one maintenance run at a time; writers do not take this lock."""
+    path = os.path.join(os.fspath(repo_path), ".git", "docctl-maintenance.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -43,6 +43,17 @@ def clean_body(text: object) -> str:
     return "\n".join(out).strip("\n")
 
 
+def clean_ident(name: object, email: object) -> tuple[str, str]:
+    """Return a commit author's name and email, safe for git's "name <email>" line."""
+    # Strip what git itself strips from both ends ("crud") so the stored author round-trips.
+    crud = " .,:;<>\"\\'"
+    name = clean_line(name, "author name").replace("<", "").replace(">", "").strip(crud)
+    email = "".join(ch for ch in clean_line(email, "author email") if ch not in "<> ")
+    if not name:
+        raise ValidationError("author name is empty")
+    return name, email.strip(crud)
+
+
 def check_key(key: object) -> str:
     """Return key if it is an acceptable trailer key, else raise ValidationError."""
     if not isinstance(key, str) or _KEY.fullmatch(key) is None:
