@@ -95,10 +95,13 @@ def create_user(username, display_name, role, department, password):
 def tick():
     """Make approved revisions whose effective date has come effective."""
     from docctl.services import publishing
+    from docctl.services.context import store
 
     recovered = publishing.recover()
     count = publishing.take_effect_due()
-    click.echo(f"{count} revision(s) took effect; intents {recovered}")
+    # Keep packs and the commit-graph current, so history reads stay fast as the store grows.
+    store().maintain()
+    click.echo(f"{count} revision(s) took effect; intents {recovered}; store maintained")
 
 
 @click.command()

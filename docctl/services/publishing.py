@@ -100,8 +100,30 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     return db.session.get(Document, intent.document_id)
 
 
+# The store's base check is repo-wide: a commit for another document also makes it stale.
+STALE_RETRIES = 5
+
+
+class _StaleBase(Exception):
+    """Git moved between reading HEAD and committing."""
+
+
 def _run(actor: User | None, kind: str, document: Document, revision: Revision,
          payload: dict) -> Intent:
+    expected = revision.status
+    for _attempt in range(STALE_RETRIES):
+        try:
+            return _attempt_once(actor, kind, document, revision, payload)
+        except _StaleBase:
+            # Only retry if this revision is still where we found it (else someone won).
+            if db.session.get(Revision, revision.id).status != expected:
+                break
+    raise Conflict(_l("Someone else changed this document store just now; "
+                      "reload and try again"))
+
+
+def _attempt_once(actor: User | None, kind: str, document: Document, revision: Revision,
+                  payload: dict) -> Intent:
     gitstore = store()
     head = gitstore.head()
     intent = Intent(id=uuid.uuid4().hex, kind=kind, document_id=document.id,
@@ -122,8 +144,7 @@ def _run(actor: User | None, kind: str, document: Document, revision: Revision,
         intent.state, intent.finished_at = "abandoned", now()
         db.session.commit()
         if isinstance(exc, StoreError) and "stale" in str(exc).lower():
-            raise Conflict(_l("Someone else changed this document store just now; "
-                              "reload and try again")) from exc
+            raise _StaleBase() from exc
         raise
     finish(intent, sha)                                             # 3. database follows git
     return intent

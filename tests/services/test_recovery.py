@@ -103,4 +103,27 @@ def test_stale_head_means_one_of_two_concurrent_approvals_wins(app, awaiting, db
                            effective_date=publishing.today())
     monkeypatch.undo()
     assert documents.get_revision(awaiting["auditor"], "QT-01", 1).status == "awaiting_approval"
-    assert db.session.query(Intent).one().state == "abandoned"
+    assert {i.state for i in db.session.query(Intent)} == {"abandoned"}
+
+
+def test_a_commit_for_another_document_does_not_fail_a_publish(app, awaiting, db,
+                                                              monkeypatch):
+    """The store's base check is repo-wide; one stale base is retried, not shown as 409."""
+    store = app.extensions["docctl.store"]
+    real_write = store.write_revision
+    calls = []
+
+    def another_document_first(*args, **kwargs):
+        if not calls:
+            subprocess.run(["git", "-C", app.config["REPO_STORE"], "-c", "user.name=x", "-c",
+                            "user.email=x@x", "commit", "--allow-empty", "-qm", "other"],
+                           check=True)
+        calls.append(1)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_revision", another_document_first)
+    publishing.approve(awaiting["approver"], "QT-01", 1, password=PASSWORD,
+                       effective_date=publishing.today())
+    assert len(calls) == 2
+    assert documents.get_revision(awaiting["auditor"], "QT-01", 1).status == "effective"
+    assert sorted(i.state for i in db.session.query(Intent)) == ["abandoned", "done"]
