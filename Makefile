@@ -1,0 +1,47 @@
+# docctl: `make run` serves the demo on http://127.0.0.1:5000, `make test` runs the suite.
+
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Stamps live inside the venv: deleting .venv also forgets that it was installed.
+STAMP_RUN := $(VENV)/.stamp-run
+STAMP_DEV := $(VENV)/.stamp-dev
+TRANSLATIONS := docctl/translations
+PYTEST_ARGS ?= -rfEs
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint bench clean translations
+
+run: $(STAMP_RUN) translations
+	$(BIN)/docctl init --demo
+	exec $(BIN)/docctl serve --port $${DOCCTL_PORT:-5000}
+
+test: $(STAMP_DEV) translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check .
+
+bench: $(STAMP_RUN) translations
+	$(BIN)/python bench/run.py
+
+# Forget the install stamps (the next run reinstalls); never touches data.
+clean:
+	rm -f $(STAMP_RUN) $(STAMP_DEV)
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP_RUN): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -r requirements.txt -e .
+	touch $@
+
+$(STAMP_DEV): requirements-dev.txt $(STAMP_RUN)
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+translations: $(STAMP_RUN)
+	@if [ -n "$$(find $(TRANSLATIONS) -name '*.po' 2>/dev/null | head -n 1)" ]; then \
+		$(BIN)/pybabel compile -d $(TRANSLATIONS) -f; \
+	fi

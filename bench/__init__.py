@@ -1,0 +1,1 @@
+"""Measure docctl's performance targets on this machine (`make bench`)."""
