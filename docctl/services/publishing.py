@@ -176,6 +176,11 @@ def finish(intent: Intent, sha: str) -> None:
         revision.status = next_status(revision.status, Action.WITHDRAW)
         revision.ended_at, revision.ended_reason = at, payload["reason"]
         db.session.add(signatures.build(actor, revision, "withdrawn", at, "password"))
+        # A revision approved for a later date must not bring the document back.
+        for pending in document.revisions:
+            if pending.id != revision.id and pending.status == Status.APPROVED:
+                pending.status = next_status(pending.status, Action.WITHDRAW)
+                pending.ended_at, pending.ended_reason = at, payload["reason"]
         document.status, document.withdrawn_at = "obsolete", at
         document.withdrawn_reason = payload["reason"]
         db.session.add(IndexJob(document_id=document.id, revision_id=revision.id,

@@ -191,3 +191,14 @@ def test_staff_cannot_register_or_upload(users, departments):
     with pytest.raises(Forbidden):
         documents.register_document(users["staff"], {"type": "procedure", "title": "T",
                                                      "department": "VP"})
+
+
+def test_withdraw_also_retires_a_revision_waiting_for_its_date(users, procedure, clock):
+    publish(users, "QT-01", text="bản hai", reason="Sửa đổi",
+            effective=clock.today() + timedelta(days=3))
+    publishing.withdraw(users["controller"], "QT-01", reason="Bãi bỏ", password=PASSWORD)
+    assert documents.get_revision(users["auditor"], "QT-01", 2).status == "obsolete"
+    clock.advance(days=4)
+    assert publishing.take_effect_due() == 0
+    assert documents.get_document(users["auditor"], "QT-01").status == "obsolete"
+    assert verify.run() == []

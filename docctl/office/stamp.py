@@ -1,0 +1,379 @@
+"""Stamp a copy of an approved .docx: header marks, obsolete watermark, signatures, history."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import docx
+from docx.enum.section import WD_HEADER_FOOTER
+from lxml import etree
+
+from docctl.errors import UnsupportedFile
+
+__all__ = ["HistoryLine", "SignatureLine", "StampInfo", "fingerprint", "stamp_copy",
+           "stamp_lines"]
+
+# Bump when the stamp's look changes, so cached renditions of the old look are not reused.
+STAMP_VERSION = "1"
+
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W = f"{{{_W_NS}}}"
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FONT = "Times New Roman"   # Vietnamese administrative typeface; has every Vietnamese glyph
+_RED = "C00000"
+_HEADER_TYPES = (WD_HEADER_FOOTER.PRIMARY, WD_HEADER_FOOTER.FIRST_PAGE,
+                 WD_HEADER_FOOTER.EVEN_PAGE)
+# A4 with 2 cm side margins, for documents that carry no section properties at all.
+_A4 = {"w": "11906", "h": "16838"}
+_MARGINS = {"top": "1134", "right": "1134", "bottom": "1134", "left": "1701",
+            "header": "567", "footer": "567", "gutter": "0"}
+_DEFAULT_TEXT_WIDTH = 9071   # twips between the A4 margins above
+
+CONTROLLED_MARK = "BẢN KIỂM SOÁT / CONTROLLED COPY"
+UNCONTROLLED_PRINT = "Bản in ra không được kiểm soát / Uncontrolled when printed"
+OBSOLETE_MARK = "HẾT HIỆU LỰC / OBSOLETE"
+PENDING_MARK = "CHƯA CÓ HIỆU LỰC / NOT YET IN FORCE"
+
+STATUS_TEXT = {
+    "approved": "Đã phê duyệt, chờ hiệu lực / Approved, not yet effective",
+    "effective": "Đang hiệu lực / Effective",
+    "superseded": "Hết hiệu lực (đã được thay thế) / Superseded",
+    "obsolete": "Hết hiệu lực (đã thu hồi / bãi bỏ) / Obsolete (withdrawn)",
+}
+MEANING_TEXT = {
+    "prepared": ("Người soạn thảo / Prepared by", "Soạn thảo nội dung / Authored the content"),
+    "reviewed": ("Người xem xét / Reviewed by", "Đã xem xét, đồng ý / Reviewed and accepted"),
+    "approved": ("Người phê duyệt / Approved by", "Phê duyệt ban hành / Approved for issue"),
+    "withdrawn": ("Người thu hồi / Withdrawn by", "Thu hồi, bãi bỏ / Withdrawn"),
+}
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """One electronic signature as printed on a copy (times already in local time)."""
+
+    meaning: str
+    name: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One row of the revision-history table."""
+
+    revision: int
+    effective_date: date | None
+    reason: str
+    approver: str
+
+
+@dataclass(frozen=True)
+class StampInfo:
+    """Everything printed on a copy; kind is controlled, obsolete or pending."""
+
+    code: str
+    title: str
+    revision: int
+    effective_date: date | None
+    status: str
+    downloaded_by: str
+    downloaded_at: datetime
+    kind: str = "controlled"
+    superseded_by: int | None = None
+    ended_on: date | None = None
+    withdrawn_reason: str | None = None
+    signatures: tuple[SignatureLine, ...] = field(default_factory=tuple)
+    history: tuple[HistoryLine, ...] = field(default_factory=tuple)
+
+
+def _clean(text: str | None) -> str:
+    return _NOT_XML.sub("", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def _d(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else "—"
+
+
+def _dt(moment: datetime) -> str:
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
+def _label(number: int) -> str:
+    return f"{number:02d}"
+
+
+def mark_line(info: StampInfo) -> str:
+    """Return the line that says what kind of copy this is."""
+    if info.kind == "controlled":
+        return CONTROLLED_MARK
+    if info.kind == "pending":
+        return (f"{PENDING_MARK} — có hiệu lực từ {_d(info.effective_date)} / "
+                f"effective from {_d(info.effective_date)}")
+    if info.superseded_by is not None:
+        return (f"{OBSOLETE_MARK} — đã được thay thế bởi lần ban hành "
+                f"{_label(info.superseded_by)} ngày {_d(info.ended_on)} / superseded by "
+                f"revision {info.superseded_by} on {_d(info.ended_on)}")
+    return (f"{OBSOLETE_MARK} — đã thu hồi ngày {_d(info.ended_on)} / withdrawn on "
+            f"{_d(info.ended_on)}: {_clean(info.withdrawn_reason)}")
+
+
+def stamp_lines(info: StampInfo) -> list[str]:
+    """Return the header lines of the stamp, in print order (the downloader line is [3])."""
+    status = STATUS_TEXT.get(info.status, info.status)
+    return [
+        f"{_clean(info.code)} — {_clean(info.title)}",
+        f"Lần ban hành: {_label(info.revision)} · Ngày hiệu lực / Effective date: "
+        f"{_d(info.effective_date)} · Trạng thái / Status: {status}",
+        mark_line(info),
+        f"Người tải / Downloaded by: {_clean(info.downloaded_by)} — "
+        f"{_dt(info.downloaded_at)}",
+        UNCONTROLLED_PRINT,
+    ]
+
+
+def fingerprint(info: StampInfo) -> str:
+    """Return a hash of everything the stamp prints (for caching renditions)."""
+    parts = [STAMP_VERSION, *stamp_lines(info)]
+    parts += [f"{s.meaning}|{s.name}|{_dt(s.signed_at)}" for s in info.signatures]
+    parts += [f"{h.revision}|{_d(h.effective_date)}|{h.reason}|{h.approver}"
+              for h in info.history]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+# -- WordprocessingML builders (plain lxml: no styles needed, so any document takes them) --
+
+def _el(tag: str, parent=None, **attrs) -> etree._Element:
+    qattrs = {W + k: v for k, v in attrs.items()}
+    if parent is None:
+        return etree.Element(W + tag, qattrs, nsmap={"w": _W_NS})
+    return etree.SubElement(parent, W + tag, qattrs)
+
+
+def _run(p, text: str, *, size: int = 16, bold: bool = False, color: str | None = None):
+    r = _el("r", p)
+    rpr = _el("rPr", r)
+    _el("rFonts", rpr, ascii=_FONT, hAnsi=_FONT, cs=_FONT, eastAsia=_FONT)
+    if bold:
+        _el("b", rpr)
+        _el("bCs", rpr)
+    if color:
+        _el("color", rpr, val=color)
+    _el("sz", rpr, val=str(size))
+    _el("szCs", rpr, val=str(size))
+    t = _el("t", r)
+    t.text = text
+    t.set(_XML_SPACE, "preserve")
+    return r
+
+
+def _para(text: str = "", *, size: int = 16, bold: bool = False, color: str | None = None,
+          border_top: bool = False, center: bool = False, after: int = 0):
+    p = _el("p")
+    ppr = _el("pPr", p)
+    if border_top:
+        bdr = _el("pBdr", ppr)
+        _el("top", bdr, val="single", sz="6", space="1", color="auto")
+    _el("spacing", ppr, before="0", after=str(after), line="240", lineRule="auto")
+    if center:
+        _el("jc", ppr, val="center")
+    if text:
+        _run(p, text, size=size, bold=bold, color=color)
+    return p
+
+
+def _header_block(info: StampInfo) -> list[etree._Element]:
+    lines = stamp_lines(info)
+    strong = info.kind != "controlled"
+    return [
+        _para(lines[0], bold=True, border_top=True),
+        _para(lines[1]),
+        _para(lines[2], size=20 if strong else 16, bold=True, color=_RED),
+        _para(lines[3]),
+        _para(lines[4], bold=True),
+    ]
+
+
+_VML = (
+    '<w:p xmlns:w="{w}" xmlns:v="urn:schemas-microsoft-com:vml" '
+    'xmlns:o="urn:schemas-microsoft-com:office:office" '
+    'xmlns:w10="urn:schemas-microsoft-com:office:word">'
+    '<w:pPr><w:spacing w:before="0" w:after="0"/></w:pPr>'
+    '<w:r><w:rPr><w:noProof/></w:rPr><w:pict>'
+    '<v:shapetype id="_x0000_t136" coordsize="21600,21600" o:spt="136" adj="10800" '
+    'path="m@7,l@8,m@5,21600l@6,21600e">'
+    '<v:formulas><v:f eqn="sum #0 0 10800"/><v:f eqn="prod #0 2 1"/>'
+    '<v:f eqn="sum 21600 0 @1"/><v:f eqn="sum 0 0 @2"/><v:f eqn="sum 21600 0 @3"/>'
+    '<v:f eqn="if @0 @3 0"/><v:f eqn="if @0 21600 @1"/><v:f eqn="if @0 0 @2"/>'
+    '<v:f eqn="if @0 @4 21600"/><v:f eqn="mid @5 @6"/><v:f eqn="mid @8 @5"/>'
+    '<v:f eqn="mid @7 @8"/><v:f eqn="mid @6 @7"/><v:f eqn="sum @6 0 @5"/></v:formulas>'
+    '<v:path textpathok="t" o:connecttype="custom" '
+    'o:connectlocs="@9,0;@10,10800;@11,21600;@12,10800" o:connectangles="270,180,90,0"/>'
+    '<v:textpath on="t" fitshape="t"/>'
+    '<v:handles><v:h position="#0,bottomRight" xrange="6629,14971"/></v:handles>'
+    '<o:lock v:ext="edit" text="t" shapetype="t"/></v:shapetype>'
+    '<v:shape id="DocctlWatermark{n}" o:spid="_x0000_s{spid}" type="#_x0000_t136" '
+    'style="position:absolute;margin-left:0;margin-top:0;width:470pt;height:90pt;'
+    'rotation:315;z-index:-251654144;mso-position-horizontal:center;'
+    'mso-position-horizontal-relative:margin;mso-position-vertical:center;'
+    'mso-position-vertical-relative:margin" o:allowincell="f" fillcolor="#c00000" '
+    'stroked="f"><v:fill opacity=".35"/>'
+    '<v:textpath on="t" fitshape="t" style="font-family:&quot;Times New Roman&quot;;'
+    'font-size:1pt;font-weight:bold" string="{text}"/>'
+    '<w10:wrap anchorx="margin" anchory="margin"/></v:shape></w:pict></w:r></w:p>'
+)
+
+
+def _watermark(text: str, n: int) -> etree._Element:
+    """Return a header paragraph holding a diagonal VML WordArt watermark."""
+    xml = (_VML.replace("{w}", _W_NS).replace("{n}", str(n)).replace("{spid}", str(4000 + n))
+           .replace("{text}", _escape_attr(text)))
+    return etree.fromstring(xml)
+
+
+def _escape_attr(text: str) -> str:
+    return (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+            .replace(">", "&gt;"))
+
+
+def _cell(tr, text: str, width: int, *, bold: bool = False, shade: bool = False):
+    tc = _el("tc", tr)
+    tcpr = _el("tcPr", tc)
+    _el("tcW", tcpr, w=str(width), type="dxa")
+    if shade:
+        _el("shd", tcpr, val="clear", color="auto", fill="E7E6E6")
+    p = _el("p", tc)
+    ppr = _el("pPr", p)
+    _el("spacing", ppr, before="20", after="20")
+    _run(p, text, size=20, bold=bold)
+
+
+def _table(header: list[str], rows: list[list[str]], widths: list[int]) -> etree._Element:
+    """Return a bordered table that needs no table style (some documents have none)."""
+    tbl = _el("tbl")
+    tblpr = _el("tblPr", tbl)
+    _el("tblW", tblpr, w=str(sum(widths)), type="dxa")
+    borders = _el("tblBorders", tblpr)
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        _el(side, borders, val="single", sz="4", space="0", color="auto")
+    _el("tblLayout", tblpr, type="fixed")
+    grid = _el("tblGrid", tbl)
+    for width in widths:
+        _el("gridCol", grid, w=str(width))
+    for index, row in enumerate([header, *rows]):
+        tr = _el("tr", tbl)
+        if index == 0:
+            _el("tblHeader", _el("trPr", tr))
+        for text, width in zip(row, widths, strict=True):
+            _cell(tr, text, width, bold=index == 0, shade=index == 0)
+    return tbl
+
+
+def _control_pages(info: StampInfo, width: int) -> list[etree._Element]:
+    """Return the appended signature block and revision-history table."""
+    brk = _el("p")
+    _el("br", _el("r", brk), type="page")
+    out = [brk, _para("THÔNG TIN KIỂM SOÁT TÀI LIỆU / DOCUMENT CONTROL", size=26, bold=True,
+                      center=True, after=120),
+           _para(f"{_clean(info.code)} — {_clean(info.title)} · Lần ban hành: "
+                 f"{_label(info.revision)}", size=22, after=120),
+           _para("Chữ ký điện tử / Electronic signatures", size=22, bold=True, after=60)]
+    cols = [round(width * f) for f in (0.27, 0.27, 0.18)]
+    cols.append(width - sum(cols))
+    signed = [[MEANING_TEXT.get(s.meaning, (s.meaning, s.meaning))[0], _clean(s.name),
+               _dt(s.signed_at), MEANING_TEXT.get(s.meaning, (s.meaning, s.meaning))[1]]
+              for s in info.signatures] or [["—", "—", "—", "—"]]
+    out.append(_table(["Vai trò / Role", "Họ và tên / Name", "Thời điểm / Date-time",
+                       "Ý nghĩa / Meaning"], signed, cols))
+    out.append(_para("", after=120))
+    out.append(_para("THEO DÕI SỬA ĐỔI TÀI LIỆU / REVISION HISTORY", size=22, bold=True,
+                     after=60))
+    cols = [round(width * f) for f in (0.14, 0.18, 0.43)]
+    cols.append(width - sum(cols))
+    history = [[_label(h.revision), _d(h.effective_date), _clean(h.reason) or "Ban hành lần "
+                "đầu / First issue", _clean(h.approver)] for h in info.history] or \
+        [["—", "—", "—", "—"]]
+    out.append(_table(["Lần ban hành / Revision", "Ngày hiệu lực / Effective date",
+                       "Lý do sửa đổi / Reason for change", "Người phê duyệt / Approver"],
+                      history, cols))
+    out.append(_para(stamp_lines(info)[3], size=16, after=0))
+    return out
+
+
+# -- the package walk (python-docx finds the parts, lxml edits them) --
+
+def _ensure_section(document) -> None:
+    """Give a body without section properties an A4 section, so it can carry headers."""
+    body = document.element.body
+    if body.find(W + "sectPr") is not None or document.element.sectPr_lst:
+        return
+    sectpr = body.get_or_add_sectPr()
+    _el("pgSz", sectpr, **_A4)
+    _el("pgMar", sectpr, **_MARGINS)
+
+
+def _text_width(document) -> int:
+    sections = document.sections
+    try:
+        last = sections[-1]
+        emu = last.page_width - last.left_margin - last.right_margin
+        width = int(emu / 635)   # EMU → twips
+    except (IndexError, TypeError):
+        return _DEFAULT_TEXT_WIDTH
+    return width if 2000 <= width <= 30000 else _DEFAULT_TEXT_WIDTH
+
+
+def _header_parts(document) -> list:
+    """Return every header part a page can show, adding the first section's missing ones."""
+    part = document.part
+    parts, seen = [], set()
+    for index, sectpr in enumerate(document.element.sectPr_lst):
+        for kind in _HEADER_TYPES:
+            ref = sectpr.get_headerReference(kind)
+            if ref is None:
+                if index:
+                    continue   # a later section without its own header shows the previous one
+                header_part, rid = part.add_header_part()
+                sectpr.add_headerReference(kind, rid)
+            else:
+                header_part = part.related_parts.get(ref.rId)
+                if header_part is None:   # dangling reference: replace it with a fresh header
+                    sectpr.remove_headerReference(kind)
+                    header_part, rid = part.add_header_part()
+                    sectpr.add_headerReference(kind, rid)
+            if id(header_part) not in seen:
+                seen.add(id(header_part))
+                parts.append(header_part)
+    return parts
+
+
+def stamp_copy(data: bytes, info: StampInfo) -> bytes:
+    """Return a stamped copy of an accepted .docx; the input bytes are never modified."""
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:   # python-docx raises many kinds on odd packages
+        raise UnsupportedFile("This Word document cannot be stamped as a controlled copy",
+                              reason=type(exc).__name__) from exc
+    _ensure_section(document)
+    watermark = {"obsolete": OBSOLETE_MARK, "pending": PENDING_MARK}.get(info.kind)
+    for n, header_part in enumerate(_header_parts(document), start=1):
+        root = header_part.element
+        if watermark:
+            root.insert(0, _watermark(watermark, n))
+        for p in _header_block(info):
+            root.append(p)
+    body = document.element.body
+    anchor = body.find(W + "sectPr")
+    for element in _control_pages(info, _text_width(document)):
+        if anchor is not None:
+            anchor.addprevious(element)
+        else:
+            body.append(element)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

@@ -1,0 +1,87 @@
+"""Point in time: which revision of each document was (or will be) in force on a given day.
+
+Revision R of document D is in force on day X when R is controlled (approved, effective,
+superseded or obsolete), R.effective_date <= X, no later-numbered controlled revision of D has
+an effective date <= X, and D was not withdrawn on or before X (in the organisation's zone).
+Read from the database catalog, which mirrors git (DESIGN §7: git log per path is too slow).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from docctl.domain.lifecycle import CONTROLLED
+from docctl.domain.numbering import DocType
+from docctl.domain.permissions import Perm
+from docctl.domain.textfold import normalise_code
+from docctl.errors import NotFound, ValidationError
+from docctl.extensions import db
+from docctl.models import Department, Document, Revision, User
+from docctl.services.context import setting, zone
+from docctl.services.documents import require
+
+_CONTROLLED = sorted(str(s) for s in CONTROLLED)
+MAX_PER_PAGE = 500
+
+
+def _check_day(day) -> date:
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise ValidationError(_l("Give the day as a date (dd/mm/yyyy)"), field="day")
+    return day
+
+
+def _withdrawal_cutoff(day: date) -> datetime:
+    """Return the UTC instant the day after `day` starts locally; withdrawn before it = gone."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone()).astimezone(UTC)
+
+
+def in_force_query(day: date):
+    """Return a select of (Document, Revision) pairs in force on day (one per document)."""
+    latest = (select(Revision.document_id, func.max(Revision.number).label("number"))
+              .where(Revision.status.in_(_CONTROLLED), Revision.effective_date <= day)
+              .group_by(Revision.document_id).subquery())
+    return (select(Document, Revision)
+            .join(latest, latest.c.document_id == Document.id)
+            .join(Revision, and_(Revision.document_id == latest.c.document_id,
+                                 Revision.number == latest.c.number))
+            .where(or_(Document.withdrawn_at.is_(None),
+                       Document.withdrawn_at >= _withdrawal_cutoff(day))))
+
+
+def register_as_of(user: User, day: date, *, doc_type: str | None = None,
+                   department: str | None = None, page: int = 1,
+                   per_page: int = 50) -> tuple[list[tuple[Document, Revision]], int]:
+    """Return (rows, total): each document with the revision in force on day, in ISO order."""
+    require(user, Perm.READ_ALL)   # as-of shows obsolete revisions: controllers and auditors
+    day = _check_day(day)
+    per_page = max(1, min(int(per_page or setting("PAGE_SIZE")), MAX_PER_PAGE))
+    query = in_force_query(day)
+    if doc_type:
+        query = query.where(Document.doc_type == doc_type)
+    if department:
+        query = query.join(Department, Department.id == Document.department_id).where(
+            Department.code == department)
+    total = db.session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Revision.id).subquery())) or 0
+    type_order = case({t.value: i for i, t in enumerate(DocType)}, value=Document.doc_type,
+                      else_=99)
+    rows = db.session.execute(
+        query.order_by(type_order, Document.code)
+        .options(selectinload(Document.department))
+        .limit(per_page).offset((max(int(page), 1) - 1) * per_page)).all()
+    return [(document, revision) for document, revision in rows], total
+
+
+def revision_as_of(user: User, code: str, day: date) -> Revision | None:
+    """Return the revision of one document in force on day, or None."""
+    require(user, Perm.READ_ALL)
+    day = _check_day(day)
+    document = db.session.scalar(select(Document).where(Document.code == normalise_code(code)))
+    if document is None:
+        raise NotFound(_l("No such document"))
+    row = db.session.execute(in_force_query(day).where(Document.id == document.id)).first()
+    return row[1] if row else None

@@ -1,0 +1,218 @@
+"""Controlled copies: stamped downloads (Word or PDF) and the controller's unstamped original."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from docctl import office
+from docctl.domain.lifecycle import CONTROLLED, Status
+from docctl.domain.permissions import Perm
+from docctl.errors import Conflict, Forbidden, IntegrityFailure, ValidationError
+from docctl.extensions import db
+from docctl.models import Revision, User
+from docctl.office import pdf
+from docctl.office.stamp import HistoryLine, SignatureLine, fingerprint
+from docctl.services import audit, signatures
+from docctl.services.context import now, zone
+from docctl.services.documents import get_revision, require, revision_bytes
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF_MIME = "application/pdf"
+KINDS = ("auto", "original")
+FORMATS = ("docx", "pdf")
+# File-name suffixes: ASCII, so every browser and mail client keeps them intact.
+SUFFIX = {"controlled": "", "obsolete": "_HET-HIEU-LUC", "pending": "_CHUA-HIEU-LUC",
+          "original": "_BAN-GOC"}
+PDF_CACHE_KEEP = 500
+
+
+@dataclass(frozen=True)
+class Download:
+    """Bytes to send, with the name and type the browser should see."""
+
+    data: bytes
+    filename: str
+    mimetype: str
+
+
+def stamp_kind(revision: Revision) -> str:
+    """Return which stamp a revision's copy gets: controlled, obsolete or pending."""
+    if revision.status == Status.EFFECTIVE:
+        return "controlled"
+    if revision.status in (Status.SUPERSEDED, Status.OBSOLETE):
+        return "obsolete"
+    if revision.status == Status.APPROVED:
+        return "pending"   # approved, waiting for its date: stamped "not yet in force"
+    raise Conflict(_l("Only approved revisions have controlled copies"))
+
+
+def _local_date(moment: datetime | None) -> date | None:
+    return moment.astimezone(zone()).date() if moment else None
+
+
+def _ended_on(revision: Revision) -> date | None:
+    """Return the day a revision stopped being in force."""
+    if revision.superseded_by is not None:
+        successor = next((r for r in revision.document.revisions
+                          if r.number == revision.superseded_by), None)
+        if successor is not None and successor.effective_date is not None:
+            return successor.effective_date
+    return _local_date(revision.ended_at or revision.document.withdrawn_at)
+
+
+def _approver_name(revision: Revision) -> str:
+    signed = next((s for s in signatures.current(revision) if s.meaning == "approved"), None)
+    if signed is not None:
+        return signed.signer_name   # the name as signed, even if the account was renamed
+    return revision.approver.display_name if revision.approver else ""
+
+
+def stamp_info(user: User, revision: Revision, kind: str) -> office.StampInfo:
+    """Return what the copy of a revision prints for this user, now."""
+    document = revision.document
+    signed = sorted(signatures.current(revision), key=lambda s: s.signed_at)
+    # The history as the revision was issued: itself and the controlled revisions before it.
+    history = [r for r in document.revisions
+               if r.status in CONTROLLED and r.number <= revision.number]
+    obsolete = kind == "obsolete"
+    withdrawn = obsolete and revision.superseded_by is None
+    return office.StampInfo(
+        code=document.code, title=document.title, revision=revision.number,
+        effective_date=revision.effective_date, status=revision.status,
+        downloaded_by=f"{user.display_name} ({user.username})",
+        downloaded_at=now().astimezone(zone()), kind=kind,
+        superseded_by=revision.superseded_by if obsolete else None,
+        ended_on=_ended_on(revision) if obsolete else None,
+        withdrawn_reason=(revision.ended_reason or document.withdrawn_reason or "")
+        if withdrawn else None,
+        signatures=tuple(SignatureLine(s.meaning, s.signer_name,
+                                       s.signed_at.astimezone(zone())) for s in signed),
+        history=tuple(HistoryLine(r.number, r.effective_date, r.reason, _approver_name(r))
+                      for r in history),
+    )
+
+
+def _checked_bytes(user: User, revision: Revision) -> bytes:
+    """Return the approved bytes; on a hash mismatch record the incident and refuse."""
+    try:
+        return revision_bytes(revision)
+    except IntegrityFailure:
+        db.session.rollback()
+        audit.record("integrity_alert", user, document=revision.document, revision=revision,
+                     details={"expected_sha256": revision.sha256})
+        db.session.commit()
+        raise
+
+
+def _filename(revision: Revision, kind: str, fmt: str) -> str:
+    return f"{revision.document.slug}_r{revision.number:02d}{SUFFIX[kind]}.{fmt}"
+
+
+def _record(user: User, revision: Revision, kind: str, filename: str, **extra) -> None:
+    audit.record("download", user, document=revision.document, revision=revision,
+                 details={"kind": kind, "status": revision.status, "filename": filename,
+                          "sha256": revision.sha256, **extra})
+    db.session.commit()
+
+
+def controlled_copy(user: User, code: str, number: int, *, kind: str = "auto",
+                    fmt: str = "docx") -> Download:
+    """Return a stamped copy (auto) or the controller's unstamped original, and record it."""
+    if kind not in KINDS:
+        raise ValidationError(_l("Unknown kind of copy"), field="kind")
+    if fmt not in FORMATS:
+        raise ValidationError(_l("Unknown file format"), field="fmt")
+    revision = get_revision(user, code, number)   # NotFound, never 403: no probing
+    if kind == "original":
+        return _original(user, revision, fmt)
+    stamp = stamp_kind(revision)
+    if fmt == "pdf" and not pdf.available(_soffice()):
+        raise pdf.RenditionUnavailable(_l("PDF copies need LibreOffice, which is not "
+                                          "installed on this server; download the Word "
+                                          "copy instead"))
+    info = stamp_info(user, revision, stamp)
+    stamped = office.stamp_copy(_checked_bytes(user, revision), info)
+    filename = _filename(revision, stamp, fmt)
+    if fmt == "docx":
+        _record(user, revision, stamp, filename)
+        return Download(stamped, filename, DOCX_MIME)
+    data = _rendition(revision, stamp, info, stamped)
+    _record(user, revision, "pdf", filename, stamp=stamp)
+    return Download(data, filename, PDF_MIME)
+
+
+def _original(user: User, revision: Revision, fmt: str) -> Download:
+    require(user, Perm.REGISTER)
+    if revision.status != Status.EFFECTIVE:
+        raise Forbidden(_l("Only the revision in force can be downloaded unstamped"))
+    if fmt != "docx":
+        raise ValidationError(_l("The original is a Word file"), field="fmt")
+    data = _checked_bytes(user, revision)
+    filename = _filename(revision, "original", "docx")
+    _record(user, revision, "original", filename)
+    return Download(data, filename, DOCX_MIME)
+
+
+# -- PDF renditions --
+
+def _soffice() -> str | None:
+    return current_app.config.get("SOFFICE_PATH") or None
+
+
+def _cache_dir() -> Path:
+    return Path(current_app.config["INSTANCE_DIR"]) / "pdf-cache"
+
+
+def rendition_key(revision: Revision, kind: str, info: office.StampInfo) -> str:
+    """Return the cache key of a PDF copy: content, stamp kind and every stamped line."""
+    # The who/when line is part of the stamp, so a PDF is per downloader and minute: the
+    # cache saves repeated conversions (retries, double clicks), not one per revision.
+    raw = f"{revision.sha256}|{kind}|{fingerprint(info)}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _rendition(revision: Revision, kind: str, info: office.StampInfo, stamped: bytes) -> bytes:
+    cache = _cache_dir()
+    path = cache / f"{rendition_key(revision, kind, info)}.pdf"
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes()
+    try:
+        data = pdf.to_pdf(
+            stamped, soffice=_soffice(),
+            profile_dir=str(Path(current_app.config["INSTANCE_DIR"]) / "lo-profile"),
+            timeout=float(current_app.config.get("PDF_TIMEOUT", pdf.DEFAULT_TIMEOUT)))
+    except pdf.RenditionFailed as exc:
+        current_app.logger.warning("PDF rendition failed: %s %s", exc.message, exc.details)
+        raise pdf.RenditionFailed(_l("The PDF copy could not be made; download the Word "
+                                     "copy instead")) from exc
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)   # readers never see half a file
+    _prune(cache)
+    return data
+
+
+def _prune(cache: Path, keep: int = PDF_CACHE_KEEP) -> None:
+    """Drop the oldest cached PDFs beyond `keep` (they are cheap to make again)."""
+    files = sorted(cache.glob("*.pdf"), key=_mtime)
+    for old in files[:-keep] if len(files) > keep else []:
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:   # another process pruned it first
+        return 0.0
