@@ -64,7 +64,9 @@ def serve(host: str, port: int | None, workers: int):
     port = port or current_app.config["PORT"]
     click.echo(f"docctl on http://{host}:{port}/")
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-            f"{host}:{port}", "--access-logfile", "-", "docctl.wsgi:app"]
+            f"{host}:{port}", "--access-logfile", "-",
+            # Several instances may share a machine; gunicorn's control socket is one per user.
+            "--no-control-socket", "docctl.wsgi:app"]
     os.execv(sys.executable, args)  # noqa: S606 (fixed argv, no shell)
 
 

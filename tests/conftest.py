@@ -35,12 +35,31 @@ def pytest_report_header(config):
     return "PostgreSQL: not reachable on 127.0.0.1:5432 — its variants are skipped"
 
 
+# Each test process gets its own PostgreSQL schema, so parallel runs never share tables.
+PG_SCHEMA = f"docctl_test_{os.getpid()}"
+_pg_tables_ready = False
+
+
+@pytest.fixture(scope="session")
+def pg_schema():
+    """Create this process's schema once; drop it at the end of the session."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(PG_URL)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{PG_SCHEMA}"'))
+    yield PG_SCHEMA
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'docctl.sqlite'}"
     if not _pg_available():
         pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    request.getfixturevalue("pg_schema")
     return PG_URL
 
 
@@ -48,24 +67,39 @@ def _fresh_g():
     g.__dict__.clear()
 
 
+def _empty_pg_tables():
+    from sqlalchemy import text
+    names = ", ".join(f'"{t.name}"' for t in _db.metadata.sorted_tables)
+    _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    _db.session.commit()
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
+    global _pg_tables_ready
+
     class Settings(TestingConfig):
         DATA_DIR = str(tmp_path / "data")
         DATABASE_URL = database_url
 
-    application = create_app(Settings, RATELIMIT_ENABLED=False)
+    postgres = database_url.startswith("postgresql")
+    engine = {"pool_pre_ping": True}
+    if postgres:
+        engine["connect_args"] = {"options": f"-csearch_path={PG_SCHEMA}"}
+    application = create_app(Settings, RATELIMIT_ENABLED=False,
+                             SQLALCHEMY_ENGINE_OPTIONS=engine)
     # Test requests reuse the fixture's app context, and with it `g`; production gets a fresh
     # `g` per request, so clear it first (else one client's CSRF token or user leaks to another).
     application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
     with application.app_context():
-        if database_url.startswith("postgresql"):
-            _db.drop_all()
-        _db.create_all()
+        if postgres and _pg_tables_ready:
+            _empty_pg_tables()
+        else:
+            _db.create_all()
+            _pg_tables_ready = _pg_tables_ready or postgres
         yield application
         _db.session.remove()
-        if database_url.startswith("postgresql"):
-            _db.drop_all()
+        _db.engine.dispose()
         application.extensions["docctl.store"].close()
 
 

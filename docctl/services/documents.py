@@ -14,7 +14,7 @@ from docctl.domain.permissions import Perm, can_see_revision, has_perm
 from docctl.domain.textfold import clean_line, code_slug, is_valid_code, nfc, normalise_code
 from docctl.errors import Conflict, Forbidden, IntegrityFailure, NotFound, ValidationError
 from docctl.extensions import db
-from docctl.models import Department, Document, DraftFile, Review, Revision, User
+from docctl.models import Department, Document, DraftFile, Review, Revision, Signature, User
 from docctl.services import audit
 from docctl.services.context import now, setting, store
 from docctl.store import layout
@@ -56,8 +56,14 @@ def effective_revision(document: Document) -> Revision | None:
 
 
 def _find_document(code: str) -> Document | None:
+    # Load what pages and the API read of every revision in a few queries, not one per row.
+    revisions = selectinload(Document.revisions)
     return db.session.scalar(select(Document).where(Document.code == normalise_code(code))
-                             .options(selectinload(Document.revisions)))
+                             .options(revisions.selectinload(Revision.reviews),
+                                      revisions.selectinload(Revision.signatures)
+                                      .joinedload(Signature.user),
+                                      revisions.joinedload(Revision.author),
+                                      revisions.joinedload(Revision.approver)))
 
 
 def get_document(user: User, code: str) -> Document:
