@@ -39,6 +39,7 @@ CONTROLLED_MARK = "BẢN KIỂM SOÁT / CONTROLLED COPY"
 UNCONTROLLED_PRINT = "Bản in ra không được kiểm soát / Uncontrolled when printed"
 OBSOLETE_MARK = "HẾT HIỆU LỰC / OBSOLETE"
 PENDING_MARK = "CHƯA CÓ HIỆU LỰC / NOT YET IN FORCE"
+DRAFT_MARK = "DỰ THẢO / DRAFT"
 
 STATUS_TEXT = {
     "approved": "Đã phê duyệt, chờ hiệu lực / Approved, not yet effective",
@@ -75,7 +76,7 @@ class HistoryLine:
 
 @dataclass(frozen=True)
 class StampInfo:
-    """Everything printed on a copy; kind is controlled, obsolete or pending."""
+    """Everything printed on a copy; kind is controlled, obsolete, pending or draft."""
 
     code: str
     title: str
@@ -112,6 +113,8 @@ def mark_line(info: StampInfo) -> str:
     """Return the line that says what kind of copy this is."""
     if info.kind == "controlled":
         return CONTROLLED_MARK
+    if info.kind == "draft":
+        return f"{DRAFT_MARK} — chưa được phê duyệt, không sử dụng / not approved, not for use"
     if info.kind == "pending":
         return (f"{PENDING_MARK} — có hiệu lực từ {_d(info.effective_date)} / "
                 f"effective from {_d(info.effective_date)}")
@@ -360,7 +363,8 @@ def stamp_copy(data: bytes, info: StampInfo) -> bytes:
         raise UnsupportedFile("This Word document cannot be stamped as a controlled copy",
                               reason=type(exc).__name__) from exc
     _ensure_section(document)
-    watermark = {"obsolete": OBSOLETE_MARK, "pending": PENDING_MARK}.get(info.kind)
+    watermark = {"obsolete": OBSOLETE_MARK, "pending": PENDING_MARK,
+                 "draft": DRAFT_MARK}.get(info.kind)
     for n, header_part in enumerate(_header_parts(document), start=1):
         root = header_part.element
         if watermark:

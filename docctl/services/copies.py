@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from docctl import office
 from docctl.domain.lifecycle import CONTROLLED, Status
 from docctl.domain.permissions import Perm
-from docctl.errors import Conflict, Forbidden, IntegrityFailure, ValidationError
+from docctl.errors import Forbidden, IntegrityFailure, ValidationError
 from docctl.extensions import db
 from docctl.models import Revision, User
 from docctl.office import pdf
@@ -31,7 +31,7 @@ KINDS = ("auto", "original")
 FORMATS = ("docx", "pdf")
 # File-name suffixes: ASCII, so every browser and mail client keeps them intact.
 SUFFIX = {"controlled": "", "obsolete": "_HET-HIEU-LUC", "pending": "_CHUA-HIEU-LUC",
-          "original": "_BAN-GOC"}
+          "draft": "_DU-THAO", "original": "_BAN-GOC"}
 PDF_CACHE_KEEP = 500
 
 
@@ -45,14 +45,15 @@ class Download:
 
 
 def stamp_kind(revision: Revision) -> str:
-    """Return which stamp a revision's copy gets: controlled, obsolete or pending."""
+    """Return which stamp a revision's copy gets: controlled, obsolete, pending or draft."""
     if revision.status == Status.EFFECTIVE:
         return "controlled"
     if revision.status in (Status.SUPERSEDED, Status.OBSOLETE):
         return "obsolete"
     if revision.status == Status.APPROVED:
         return "pending"   # approved, waiting for its date: stamped "not yet in force"
-    raise Conflict(_l("Only approved revisions have controlled copies"))
+    # Reviewers and the approver read what they sign; it must never pass for approved.
+    return "draft"
 
 
 def _local_date(moment: datetime | None) -> date | None:
@@ -163,6 +164,11 @@ def _original(user: User, revision: Revision, fmt: str) -> Download:
 
 
 # -- PDF renditions --
+
+def pdf_available() -> bool:
+    """Tell whether PDF copies can be made on this server."""
+    return pdf.available(_soffice())
+
 
 def _soffice() -> str | None:
     return current_app.config.get("SOFFICE_PATH") or None

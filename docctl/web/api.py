@@ -6,9 +6,10 @@ from flask_babel import gettext as _
 from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import ValidationError
 from docctl.extensions import csrf, limiter
-from docctl.services import documents, publishing, reviews, signatures, users
+from docctl.services import asof, copies, documents, publishing, reviews, signatures, users
+from docctl.services import compare as comparing
 from docctl.web.access import current_actor, login_required, permission_required, public
-from docctl.web.documents import parse_date, send_revision
+from docctl.web.documents import parse_date, send_download
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
@@ -92,11 +93,18 @@ def document_list():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         raise ValidationError(_("page and per_page must be numbers")) from None
-    rows, total = documents.list_register(
-        current_actor(), doc_type=request.args.get("type") or None,
-        department=request.args.get("department") or None,
-        status=request.args.get("status") or None, page=page, per_page=per_page)
-    return jsonify({"total": total, "documents": [document_json(d, r) for d, r in rows]})
+    filters = {"doc_type": request.args.get("type") or None,
+               "department": request.args.get("department") or None}
+    day = _as_of()
+    if day is not None:
+        rows, total = asof.register_as_of(current_actor(), day, page=page, per_page=per_page,
+                                          **filters)
+    else:
+        rows, total = documents.list_register(
+            current_actor(), status=request.args.get("status") or None, page=page,
+            per_page=per_page, **filters)
+    return jsonify({"total": total, "as_of": day.isoformat() if day else None,
+                    "documents": [document_json(d, r) for d, r in rows]})
 
 
 @bp.route("/documents", methods=["POST"])
@@ -110,7 +118,17 @@ def document_create():
 @bp.route("/documents/<code>", methods=["GET"])
 @login_required
 def document_get(code: str):
-    return jsonify(document_json(documents.get_document(current_actor(), code)))
+    user = current_actor()
+    document = documents.get_document(user, code)
+    day = _as_of()
+    if day is None:
+        return jsonify(document_json(document))
+    revision = asof.revision_as_of(user, code, day)
+    body = document_json(document, revision)
+    body.update(as_of=day.isoformat(), current_revision=revision.number if revision else None,
+                effective_date=_iso(revision.effective_date) if revision else None,
+                revision=revision_json(revision) if revision is not None else None)
+    return jsonify(body)
 
 
 @bp.route("/documents/<code>/revisions", methods=["GET"])
@@ -147,8 +165,29 @@ def revision_get(code: str, number: int):
 @bp.route("/documents/<code>/revisions/<int:number>/file", methods=["GET"])
 @login_required
 def revision_file(code: str, number: int):
-    data, revision = documents.download(current_actor(), code, number)
-    return send_revision(data, revision)
+    copy = copies.controlled_copy(current_actor(), code, number,
+                                  kind="original" if request.args.get("original") else "auto",
+                                  fmt=request.args.get("format", "docx"))
+    return send_download(copy)
+
+
+@bp.route("/documents/<code>/diff", methods=["GET"])
+@login_required
+def document_diff(code: str):
+    try:
+        old, new = int(request.args.get("from", "")), int(request.args.get("to", ""))
+    except ValueError:
+        raise ValidationError(_("from and to must be revision numbers")) from None
+    result = comparing.compare(current_actor(), code, old, new)
+    return jsonify({"document": result.document.code, "from": old, "to": new,
+                    "inserted_words": result.inserted, "deleted_words": result.deleted,
+                    "changes": [{"kind": op.kind, "text": op.text, "words": op.count}
+                                for op in result.inline]})
+
+
+def _as_of():
+    value = request.args.get("as_of", "").strip()
+    return parse_date(value, "as_of") if value else None
 
 
 @bp.route("/documents/<code>/revisions/<int:number>/submit", methods=["POST"])

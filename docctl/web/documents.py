@@ -10,13 +10,13 @@ from docctl.domain.lifecycle import NO_LONGER_CURRENT, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import DocctlError, ValidationError
-from docctl.services import documents, publishing, reviews, signatures, users
+from docctl.services import asof, copies, documents, publishing, reviews, signatures, users
+from docctl.services import compare as comparing
 from docctl.services.context import today
 from docctl.web.access import current_actor, login_required, permission_required
 from docctl.web.labels import error_message
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _page() -> int:
@@ -38,26 +38,34 @@ def parse_date(value: str | None, field: str) -> date:
         raise ValidationError(_("Enter the date as dd/mm/yyyy"), field=field) from None
 
 
-def send_revision(data: bytes, revision) -> object:
-    """Send revision bytes as an attachment with a safe, meaningful name."""
-    suffix = "" if revision.status == Status.EFFECTIVE else f"_{revision.status.upper()}"
-    name = f"{revision.document.code}_r{revision.number:02d}{suffix}.docx"
-    response = send_file(io.BytesIO(data), mimetype=DOCX_MIME, as_attachment=True,
-                         download_name=name, max_age=0)
+def send_download(copy) -> object:
+    """Send a copy as an attachment (RFC 6266/5987 name), never rendered inline."""
+    response = send_file(io.BytesIO(copy.data), mimetype=copy.mimetype, as_attachment=True,
+                         download_name=copy.filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _as_of() -> date | None:
+    """Return the as-of day asked for, if any (dd/mm/yyyy or YYYY-MM-DD)."""
+    value = request.args.get("as_of", "").strip()
+    return parse_date(value, "as_of") if value else None
 
 
 @bp.route("")
 @login_required
 def register():
     user = current_actor()
-    rows, total = documents.list_register(
-        user, doc_type=request.args.get("type") or None,
-        department=request.args.get("department") or None,
-        status=request.args.get("status") or None, page=_page())
+    day = _as_of()
+    filters = {"doc_type": request.args.get("type") or None,
+               "department": request.args.get("department") or None}
+    if day is not None:
+        rows, total = asof.register_as_of(user, day, page=_page(), **filters)
+    else:
+        rows, total = documents.list_register(user, status=request.args.get("status") or None,
+                                              page=_page(), **filters)
     return render_template("documents/register.html", rows=rows, total=total, page=_page(),
-                           per_page=documents.setting("PAGE_SIZE"),
+                           per_page=documents.setting("PAGE_SIZE"), as_of=day,
                            departments=documents.departments(), types=list(DocType),
                            can_register=has_perm(user.role, Perm.REGISTER),
                            can_read_all=has_perm(user.role, Perm.READ_ALL))
@@ -102,18 +110,24 @@ def _choices() -> dict:
 @login_required
 def detail(code: str):
     user = current_actor()
+    day = _as_of()
     document = documents.get_document(user, code)
     current = documents.effective_revision(document)
     visible = documents.visible_revisions(user, document)
-    shown = current or (visible[0] if visible else None)
+    if day is not None:
+        shown = asof.revision_as_of(user, code, day)
+    else:
+        shown = current or (visible[0] if visible else None)
     documents.record_view(user, document, shown)
     return render_template("documents/detail.html", document=document, revision=shown,
-                           current=current, history=visible,
+                           current=current, history=visible, as_of=day,
                            children=[c for c in document.children
                                      if documents.effective_revision(c) is not None
                                      or has_perm(user.role, Perm.READ_ALL)],
                            can_register=has_perm(user.role, Perm.REGISTER),
                            can_withdraw=has_perm(user.role, Perm.WITHDRAW),
+                           can_read_all=has_perm(user.role, Perm.READ_ALL),
+                           pdf_available=copies.pdf_available(),
                            signatures=signatures.current(shown) if shown else [])
 
 
@@ -137,8 +151,24 @@ def revision(code: str, number: int):
 @bp.route("/<code>/revisions/<int:number>/download")
 @login_required
 def download(code: str, number: int):
-    data, rev = documents.download(current_actor(), code, number)
-    return send_revision(data, rev)
+    copy = copies.controlled_copy(current_actor(), code, number,
+                                  kind="original" if request.args.get("original") else "auto",
+                                  fmt=request.args.get("format", "docx"))
+    return send_download(copy)
+
+
+@bp.route("/<code>/compare")
+@login_required
+def compare(code: str):
+    user = current_actor()
+    try:
+        old, new = int(request.args.get("from", "")), int(request.args.get("to", ""))
+    except ValueError:
+        raise ValidationError(_("Choose two revisions to compare")) from None
+    result = comparing.compare(user, code, old, new)
+    return render_template("documents/compare.html", c=result, document=result.document,
+                           choices=documents.visible_revisions(user, result.document),
+                           view=request.args.get("view", "inline"))
 
 
 @bp.route("/<code>/upload", methods=["GET", "POST"])

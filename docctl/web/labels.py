@@ -112,9 +112,9 @@ def error_message(exc) -> str:
         # The domain's message is English ("Cannot approve a revision that is draft").
         return str(_l("This step is not allowed while the revision is %(status)s.",
                       status=STATUSES[status]))
+    if isinstance(exc.message, LazyString):
+        return str(exc.message)   # written for users; evaluated now, in the request's language
     if exc.status >= 500:
         # Store failures carry technical English meant for the log, not for the user.
         return http_message(exc.status)
-    if isinstance(exc.message, LazyString):
-        return str(exc.message)   # evaluated now, in the request's language
     return gettext(str(exc.message)) if exc.message else http_message(exc.status)

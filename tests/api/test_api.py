@@ -5,6 +5,7 @@ import io
 import pytest
 
 from docctl.models import ApiToken
+from docctl.office import extract_text
 from tests.helpers import PASSWORD, docx_bytes
 
 
@@ -54,7 +55,12 @@ def test_journey_over_the_api(client, token, db):
     listed = client.get("/api/v1/documents", headers=staff_h).get_json()["documents"]
     assert [d["code"] for d in listed] == ["QT-01"]     # BM-01-01 has nothing in force yet
     file = client.get("/api/v1/documents/QT-01/revisions/1/file", headers=staff_h)
-    assert file.status_code == 200 and file.data == docx_bytes()
+    assert file.status_code == 200
+    assert "BẢN KIỂM SOÁT / CONTROLLED COPY" in extract_text(file.data)
+    original = client.get("/api/v1/documents/QT-01/revisions/1/file?original=1", headers=sec)
+    assert original.data == docx_bytes()
+    assert client.get("/api/v1/documents/QT-01/revisions/1/file?original=1",
+                      headers=staff_h).status_code == 403
     revisions = client.get("/api/v1/documents/QT-01/revisions", headers=staff_h).get_json()
     assert [r["revision"] for r in revisions["revisions"]] == [1]
     response = client.post("/api/v1/documents/QT-01/withdraw", headers=sec,

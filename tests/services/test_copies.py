@@ -11,7 +11,8 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from docctl.errors import Conflict, Forbidden, IntegrityFailure, NotFound, ValidationError
+from docctl import office
+from docctl.errors import Forbidden, IntegrityFailure, NotFound, ValidationError
 from docctl.models import AuditEvent
 from docctl.office import inspect_docx
 from docctl.office.pdf import RenditionUnavailable
@@ -177,11 +178,15 @@ def test_approved_revision_waiting_for_its_date_says_not_yet_in_force(
     assert watermarks(copy.data)
 
 
-def test_drafts_and_bad_requests_are_refused(app, db, users, timeline):
+def test_drafts_are_stamped_draft_and_bad_requests_refused(app, db, users, timeline):
     documents.upload_revision(users["controller"], "QT-01", filename="d.docx",
                               data=docx_bytes("dự thảo"), reason="Dự thảo")
-    with pytest.raises(Conflict):
-        copies.controlled_copy(users["controller"], "QT-01", 2)
+    copy = copies.controlled_copy(users["controller"], "QT-01", 2)
+    text = office.extract_text(copy.data)
+    assert "DỰ THẢO / DRAFT" in text and "BẢN KIỂM SOÁT" not in text
+    assert copy.filename.endswith("_DU-THAO.docx")
+    with pytest.raises(Forbidden):   # an unstamped draft is never handed out as an original
+        copies.controlled_copy(users["controller"], "QT-01", 2, kind="original")
     with pytest.raises(ValidationError):
         copies.controlled_copy(users["controller"], "QT-01", 1, kind="stamped")
     with pytest.raises(ValidationError):

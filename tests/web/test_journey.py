@@ -3,6 +3,7 @@
 import re
 
 from docctl.models import AuditEvent, Document
+from docctl.office import extract_text
 from tests.helpers import PASSWORD, csrf_token, docx_bytes
 
 FIXED_TIME = "2001-01-01T00:00:00Z"
@@ -53,7 +54,12 @@ def test_journey_through_pages(users, login_as, departments, db):
     page = staff.get("/documents/QT-01").get_data(as_text=True)
     assert "Người dùng approver" in page        # the signature is on screen
     download = staff.get("/documents/QT-01/revisions/1/download")
-    assert download.status_code == 200 and download.data == docx_bytes()
+    assert download.status_code == 200
+    stamped = extract_text(download.data)       # a controlled copy, stamped for staff
+    assert "BẢN KIỂM SOÁT / CONTROLLED COPY" in stamped and "Người dùng staff" in stamped
+    original = secretary.get("/documents/QT-01/revisions/1/download?original=1")
+    assert original.data == docx_bytes()        # the stored bytes, exactly as approved
+    assert staff.get("/documents/QT-01/revisions/1/download?original=1").status_code == 403
     # R9: the server's clock, not the client's, stamps the approval.
     event = db.session.query(AuditEvent).filter_by(action="approved").one()
     assert not event.at.isoformat().startswith("2001")
