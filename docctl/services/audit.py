@@ -58,6 +58,14 @@ def record(action: str, actor=None, *, object_type: str = "", object_id: str = "
     return event
 
 
+def head_anchor() -> str:
+    """Return "<seq>:<hash>" of the newest entry, to be anchored in a git commit."""
+    head = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return f"{head.seq}:{head.hash}" if head else f"0:{GENESIS}"
+
+
 def verify_chain() -> list[str]:
     """Return a finding for every audit entry whose chain link is broken."""
     findings = []

@@ -135,7 +135,8 @@ def _attempt_once(actor: User | None, kind: str, document: Document, revision: R
         spec = commit_files(kind, document, revision, payload, actor)
         sha = gitstore.write_revision(                              # 2. one commit, locked
             document_dir(document), spec.files, subject=spec.subject, body=spec.body,
-            trailers=spec.trailers + [("Docctl-Intent", intent.id)],
+            trailers=spec.trailers + [("Docctl-Intent", intent.id),
+                                      ("Audit-Head", audit.head_anchor())],
             author=person(actor), when=now(), tag=spec.tag, tag_message=spec.tag_message,
             expected_head=head)
     except Exception as exc:
