@@ -23,8 +23,12 @@ test: $(STAMP_DEV) translations
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 
+# Each part prints its figures beside their targets (issues #2, #4, #3, #5).
 bench: $(STAMP_RUN) translations
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/copies_bench.py
+	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/audit_bench.py
 
 # Forget the install stamps (the next run reinstalls); never touches data.
 clean:

@@ -23,7 +23,7 @@ def main():
 
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
-    for command in (init, serve, create_user, tick, verify):
+    for command in (init, serve, create_user, tick, verify, reindex):
         app.cli.add_command(command)
 
 
@@ -38,6 +38,8 @@ def init(demo: bool):
     from docctl.services import publishing
 
     upgrade(directory=current_app.extensions["migrate"].directory)
+    from docctl.services import search as searching
+
     publishing.recover(min_age_seconds=0)
     click.echo(f"database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo(f"git store: {current_app.config['REPO_STORE']}")
@@ -49,6 +51,7 @@ def init(demo: bool):
             click.echo("demo organisation already present; nothing changed.")
         click.echo(f"demo users (password '{DEMO_PASSWORD}', demo only): "
                    "admin, secretary, reviewer, approver, staff, auditor")
+    searching.catch_up()
 
 
 @click.command()
@@ -59,8 +62,10 @@ def init(demo: bool):
 def serve(host: str, port: int | None, workers: int):
     """Serve the app with gunicorn."""
     from docctl.services import publishing
+    from docctl.services import search as searching
 
     publishing.recover(min_age_seconds=0)
+    searching.catch_up()   # an index that is behind catches up before the first request
     port = port or current_app.config["PORT"]
     click.echo(f"docctl on http://{host}:{port}/")
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
@@ -110,13 +115,35 @@ def tick():
 @click.option("--no-fsck", is_flag=True, help="Skip git fsck (faster).")
 @with_appcontext
 def verify(no_fsck: bool):
-    """Check git, database, signatures and audit chain; exit 1 on any finding."""
-    from docctl.services import verify as checks
+    """Check git, database, signatures and audit trail; exit 1 on any finding."""
+    from docctl.services import integrity
 
-    findings = checks.run(fsck=not no_fsck)
+    run, findings = integrity.run_and_record(None, fsck=not no_fsck)
     for finding in findings:
-        click.echo(f"FAIL {finding}")
+        click.echo(f"FAIL [{finding.area}] {finding}")
+    click.echo(f"verification run {run.id} recorded in the audit trail ({run.duration_ms} ms).")
     if findings:
         click.echo(f"{len(findings)} finding(s).")
         sys.exit(1)
     click.echo("OK: git store, database, signatures and audit trail agree.")
+
+
+@click.command()
+@with_appcontext
+def reindex():
+    """Rebuild the search index from the database and the git store."""
+    from docctl.services import search as searching
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label="indexing revisions")
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    count = searching.reindex(progress=progress)
+    if bar is not None:
+        bar.__exit__(None, None, None)
+    click.echo(f"search index rebuilt: {count} revision(s).")

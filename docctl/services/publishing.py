@@ -113,11 +113,16 @@ def _run(actor: User | None, kind: str, document: Document, revision: Revision,
     expected = revision.status
     for _attempt in range(STALE_RETRIES):
         try:
-            return _attempt_once(actor, kind, document, revision, payload)
+            intent = _attempt_once(actor, kind, document, revision, payload)
         except _StaleBase:
             # Only retry if this revision is still where we found it (else someone won).
             if db.session.get(Revision, revision.id).status != expected:
                 break
+            continue
+        # 4. Apply the queued index jobs; a failure leaves them queued, never fails the publish.
+        from docctl.services import search
+        search.catch_up()
+        return intent
     raise Conflict(_l("Someone else changed this document store just now; "
                       "reload and try again"))
 

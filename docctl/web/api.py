@@ -233,3 +233,21 @@ def me():
     user = current_actor()
     return jsonify({"username": user.username, "name": user.display_name, "role": user.role,
                     "can_read_all": has_perm(user.role, Perm.READ_ALL)})
+
+
+@bp.route("/search", methods=["GET"])
+@login_required
+def search():
+    from docctl.services import search as searching
+    from docctl.web.search import search_args
+
+    page = searching.search(current_actor(), request.args.get("q", ""), **search_args())
+    return jsonify({"total": page.total, "page": page.page, "per_page": page.per_page,
+                    "suggestions": page.suggestions,
+                    "results": [{"code": r.code, "title": r.title, "type": r.type,
+                                 "department": r.department, "revision": r.revision,
+                                 "status": r.status,
+                                 "effective_date": _iso(r.effective_date),
+                                 "snippet": "".join(text for text, _hit in r.snippet),
+                                 "highlights": [text for text, hit in r.snippet if hit]}
+                                for r in page.results]})

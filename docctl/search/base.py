@@ -1,0 +1,170 @@
+"""The search adapter's own words: documents in, hits out, one protocol for every backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from typing import Protocol
+
+from docctl.errors import DocctlError
+
+# Revisions the index holds; drafts and reviews in progress never reach it.
+INDEXED_STATUSES = frozenset({"effective", "superseded", "obsolete"})
+SORTS = ("relevance", "code", "date")
+# Bumped when the schema or the analysis changes: an older index is then rebuilt.
+SCHEMA_VERSION = 4
+MARKER = "docctl-index.json"
+
+Segment = tuple[str, bool]
+
+
+class SearchUnavailable(DocctlError):
+    """Search is unavailable for now; documents are still served."""
+
+    status = 503
+    code = "search_unavailable"
+
+
+class SearchBusy(SearchUnavailable):
+    """Another writer holds the search index for too long."""
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """One revision as the index sees it (a projection of the database)."""
+
+    revision_id: int
+    document_id: int
+    code: str
+    title: str
+    doc_type: str
+    department: str
+    status: str
+    effective_date: date | None = None
+    number: int = 1
+    meta: str = ""
+    text: str = ""
+
+    def to_json(self, *, with_text: bool = True) -> str:
+        """Return the document as JSON, for the index's stored field."""
+        # Not dataclasses.asdict: it deep-copies every field, a third of a rebuild's time.
+        data = {name: getattr(self, name) for name in _DOC_FIELDS if with_text or name != "text"}
+        data["effective_date"] = self.effective_date.isoformat() if self.effective_date else None
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes, text: str | None = None) -> IndexDoc:
+        """Rebuild a document from its stored JSON (and its text, when stored apart)."""
+        data = json.loads(raw)
+        when = data.get("effective_date")
+        data["effective_date"] = date.fromisoformat(when) if when else None
+        if text is not None:
+            data["text"] = text
+        return cls(**data)
+
+    def with_status(self, status: str) -> IndexDoc:
+        """Return a copy in another status."""
+        return replace(self, status=status)
+
+
+_DOC_FIELDS = tuple(f.name for f in fields(IndexDoc))
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which revisions a search may return; include/exclude override the index's status."""
+
+    statuses: frozenset[str] | None = None
+    doc_type: str | None = None
+    department: str | None = None
+    include_ids: frozenset[int] = frozenset()
+    exclude_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, statuses: Collection[str] | None = None, doc_type: str | None = None,
+           department: str | None = None, include_ids: Collection[int] = (),
+           exclude_ids: Collection[int] = ()) -> Filter:
+        """Build a filter from loose arguments."""
+        return cls(frozenset(statuses) if statuses is not None else None, doc_type or None,
+                   department or None, frozenset(include_ids),
+                   frozenset(exclude_ids) - frozenset(include_ids))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One matching revision, with the passage that matched as plain-text segments."""
+
+    revision_id: int
+    document_code: str
+    score: float
+    snippet: list[Segment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The total of matches and the requested slice of them."""
+
+    total: int
+    hits: list[Hit]
+
+
+class SearchBackend(Protocol):
+    """What docctl needs from a full-text engine; implementations hide their library."""
+
+    name: str
+
+    def open(self, path: str, *, create: bool = False) -> None:
+        """Open the index at path (create it empty if asked) or raise SearchUnavailable."""
+
+    def upsert(self, docs: list[IndexDoc]) -> None:
+        """Add or replace documents, keyed by revision id, in one commit."""
+
+    def load(self, batches: Iterable[list[IndexDoc]], *, workers: int = 1) -> int:
+        """Fill a new, empty index in one writer and one commit; return the count."""
+
+    def set_status(self, revision_id: int, status: str) -> None:
+        """Change the status of one indexed revision."""
+
+    def remove(self, revision_ids: Collection[int]) -> None:
+        """Delete revisions from the index (absent ones are ignored)."""
+
+    def search(self, query, *, statuses: Collection[str] | None = None,
+               doc_type: str | None = None, department: str | None = None,
+               include_ids: Collection[int] = (), exclude_ids: Collection[int] = (),
+               sort: str = "relevance", offset: int = 0, limit: int = 20) -> SearchResult:
+        """Return matches of a ParsedQuery among the revisions the filter lets through."""
+
+    def suggest(self, query, *, statuses: Collection[str] | None = None,
+                include_ids: Collection[int] = (), exclude_ids: Collection[int] = (),
+                limit: int = 3) -> list[str]:
+        """Return corrected queries built from words of revisions the filter lets through."""
+
+    def revision_ids(self, statuses: Collection[str] | None = None) -> dict[int, str]:
+        """Return {revision id: status} of indexed revisions (for checks and tests)."""
+
+    def doc_count(self) -> int:
+        """Return how many revisions the index holds."""
+
+    def clear(self) -> None:
+        """Delete every document."""
+
+    def close(self) -> None:
+        """Release files and locks."""
+
+
+def check_sort(sort: str) -> str:
+    """Return sort if known, else relevance."""
+    return sort if sort in SORTS else "relevance"
+
+
+def code_sort_key(code: str, number: int) -> str:
+    """Return a key that orders by code, then newest revision first."""
+    return f"{code.upper()}\x00{999_999 - number:06d}"
+
+
+def date_sort_key(when: date | None, revision_id: int) -> int:
+    """Return a key that orders newest effective date first, ties by newest revision."""
+    day = when.year * 10_000 + when.month * 100 + when.day if when else 0
+    return day * 100_000_000 + revision_id % 100_000_000

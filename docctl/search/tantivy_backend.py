@@ -1,0 +1,346 @@
+"""The tantivy backend: the only module that imports tantivy."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Collection, Iterable
+
+import tantivy
+from tantivy import Occur, Order, Query
+
+from docctl.search import analysis, location
+from docctl.search.analysis import Clause, ParsedQuery
+from docctl.search.base import (
+    Filter,
+    Hit,
+    IndexDoc,
+    SearchBusy,
+    SearchResult,
+    SearchUnavailable,
+    check_sort,
+    code_sort_key,
+    date_sort_key,
+)
+from docctl.search.snippets import snippet
+from docctl.search.suggest import corrections
+
+EXACT_BOOST = 2.0
+CODE_BOOST = 20.0
+MENTION_BOOST = 2.0
+LOCK_WAIT = 30.0
+# Words arrive analysed and joined by spaces (analysis.py): split on whitespace, nothing else.
+TOKENIZER = "docctl_words"
+HEAP = 64_000_000
+BULK_THREADS = 2
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("rid", stored=True, indexed=True, fast=True)
+    # Stored apart: a hit needs the text for its snippet, not a JSON parse of it.
+    builder.add_bytes_field("doc", stored=True)
+    builder.add_bytes_field("text", stored=True)
+    # Exact words rank, folded words match: only the folded fields need positions.
+    builder.add_text_field("exact", tokenizer_name=TOKENIZER, index_option="freq")
+    builder.add_text_field("folded", tokenizer_name=TOKENIZER)
+    builder.add_text_field("codes", tokenizer_name=TOKENIZER, index_option="freq")
+    builder.add_text_field("code_key", tokenizer_name="raw", index_option="freq")
+    for name in ("status", "doc_type", "department"):
+        builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("code_sort", tokenizer_name="raw", fast=True, index_option="basic")
+    builder.add_integer_field("date_sort", fast=True)
+    return builder.build()
+
+
+def _register(ix: tantivy.Index) -> None:
+    ix.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(
+        tantivy.Tokenizer.whitespace()).build())
+
+
+class TantivyBackend:
+    """Full-text search with tantivy (Rust; serves tens of thousands of documents)."""
+
+    name = "tantivy"
+
+    def __init__(self):
+        self._ix: tantivy.Index | None = None
+        self._schema = _schema()
+        self._lock = threading.Lock()
+
+    def open(self, path: str, *, create: bool = False) -> None:
+        """Open the index at path (create it empty if asked) or raise SearchUnavailable."""
+        try:
+            if create:
+                self._ix = tantivy.Index(self._schema, path=path, reuse=False)
+                location.write_marker(path, self.name)
+            else:
+                location.check_marker(path, self.name)
+                self._ix = tantivy.Index.open(path)
+            _register(self._ix)
+            self._ix.config_reader("Manual")
+        except SearchUnavailable:
+            raise
+        except Exception as exc:
+            raise SearchUnavailable("the search index cannot be opened; rebuild it",
+                                    path=path) from exc
+
+    def _index(self) -> tantivy.Index:
+        if self._ix is None:
+            raise SearchUnavailable("the search index is not open")
+        return self._ix
+
+    def _write(self, work, *, threads: int = 1) -> None:
+        """Run work(writer) and commit; tantivy lets one writer in, so wait for our turn."""
+        deadline, pause = time.monotonic() + LOCK_WAIT, 0.01
+        while True:
+            try:
+                writer = self._index().writer(heap_size=HEAP * max(threads, 1),
+                                              num_threads=threads)
+                break
+            except ValueError as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise SearchBusy("the search index is locked by another writer") from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
+        try:
+            work(writer)
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()   # consumes the writer: its lock is released
+        self._index().reload()
+
+    def upsert(self, docs: list[IndexDoc], *, threads: int = 1) -> None:
+        """Add or replace documents, keyed by revision id, in one commit."""
+        if not docs:
+            return
+
+        def work(writer):
+            for doc in docs:
+                writer.delete_documents_by_term("rid", doc.revision_id)
+                writer.add_document(_document(doc))
+
+        self._write(work, threads=threads)
+
+    def load(self, batches: Iterable[list[IndexDoc]], *, workers: int = 1) -> int:
+        """Fill a new, empty index in one writer and one commit; return the count."""
+        count = 0
+        # Start the analysis (and its worker processes) before the writer starts threads.
+        prepared = analysis.analysed(batches, workers)
+        first = next(prepared, [])
+
+        def work(writer):
+            nonlocal count
+            for pairs in itertools.chain([first], prepared):
+                for doc, fields_ in pairs:
+                    writer.add_document(_document(doc, fields_))
+                count += len(pairs)
+
+        self._write(work, threads=BULK_THREADS)
+        return count
+
+    def set_status(self, revision_id: int, status: str) -> None:
+        """Change the status of one indexed revision (tantivy re-adds the document)."""
+        stored = self._stored(revision_id)
+        if stored is not None:
+            self.upsert([stored.with_status(status)])
+
+    def remove(self, revision_ids: Collection[int]) -> None:
+        """Delete revisions from the index (absent ones are ignored)."""
+        if revision_ids:
+            self._write(lambda w: [w.delete_documents_by_term("rid", int(i))
+                                   for i in revision_ids])
+
+    def _stored(self, revision_id: int) -> IndexDoc | None:
+        searcher = self._searcher()
+        found = searcher.search(Query.term_query(self._schema, "rid", int(revision_id)), 1).hits
+        return _doc(searcher, found[0][1]) if found else None
+
+    def _searcher(self) -> tantivy.Searcher:
+        try:
+            with self._lock:
+                ix = self._index()
+                ix.reload()   # see commits of other processes too
+                return ix.searcher()
+        except SearchUnavailable:
+            raise
+        except Exception as exc:
+            raise SearchUnavailable("the search index cannot be read; rebuild it") from exc
+
+    def search(self, query: ParsedQuery, *, statuses: Collection[str] | None = None,
+               doc_type: str | None = None, department: str | None = None,
+               include_ids: Collection[int] = (), exclude_ids: Collection[int] = (),
+               sort: str = "relevance", offset: int = 0, limit: int = 20) -> SearchResult:
+        """Return matches of a ParsedQuery among the revisions the filter lets through."""
+        if query.empty:
+            return SearchResult(0, [])
+        scope = Filter.of(statuses, doc_type, department, include_ids, exclude_ids)
+        sort = check_sort(sort)
+        offset, limit = max(0, offset), max(0, limit)
+        final = self._filtered(self._query(query), scope)
+        options: dict = {}
+        if sort == "code":
+            options.update(order_by_field="code_sort", order=Order.Asc)
+        elif sort == "date":
+            options.update(order_by_field="date_sort", order=Order.Desc)
+
+        def run(searcher):
+            result = searcher.search(final, max(limit, 1), count=True, offset=offset, **options)
+            hits = []
+            for value, address in result.hits[:limit]:
+                doc = _doc(searcher, address)
+                score = float(value) if sort == "relevance" else 0.0
+                hits.append(Hit(doc.revision_id, doc.code, score, snippet(doc.text, query)))
+            return SearchResult(int(result.count or 0), hits)
+
+        return self._read(run)
+
+    def _read(self, work):
+        """Run work(searcher) on the latest commit, retried once after a failure."""
+        # Twice: a writer in another process may delete a segment between meta and open.
+        for attempt in (1, 2):
+            try:
+                return work(self._searcher())
+            except SearchUnavailable:
+                if attempt == 2:
+                    raise
+            except Exception as exc:
+                if attempt == 2:
+                    raise SearchUnavailable("the search index cannot be read; rebuild it",
+                                            reason=repr(exc)) from exc
+
+    def suggest(self, query: ParsedQuery, *, statuses: Collection[str] | None = None,
+                include_ids: Collection[int] = (), exclude_ids: Collection[int] = (),
+                limit: int = 3) -> list[str]:
+        """Return corrected queries built from words of revisions the filter lets through."""
+        if query.empty:
+            return []
+        scope = Filter.of(statuses, include_ids=include_ids, exclude_ids=exclude_ids)
+        allowed = self._filter(scope)
+
+        def run(searcher):
+            seen: dict[str, int] = {}
+
+            def prefix_terms(prefix: str):
+                found = searcher.terms_with_prefix("folded", prefix, filter_query=allowed)
+                seen.update(found)
+                return [term for term, _count in found]
+
+            def visible_df(term: str) -> int:
+                if term not in seen:
+                    probe = Query.term_query(self._schema, "folded", term)
+                    seen[term] = searcher.search(self._filtered(probe, scope), 1).count or 0
+                return seen[term]
+
+            return corrections(query, visible_df, prefix_terms, limit)
+
+        return self._read(run)
+
+    def revision_ids(self, statuses: Collection[str] | None = None) -> dict[int, str]:
+        """Return {revision id: status} of indexed revisions."""
+        def run(searcher):
+            found = searcher.search(Query.all_query(), max(searcher.num_docs, 1)).hits
+            docs = (_doc(searcher, address) for _score, address in found)
+            return {d.revision_id: d.status for d in docs
+                    if statuses is None or d.status in statuses}
+
+        return self._read(run)
+
+    def doc_count(self) -> int:
+        """Return how many revisions the index holds."""
+        return self._read(lambda searcher: searcher.num_docs)
+
+    def clear(self) -> None:
+        """Delete every document."""
+        self._write(lambda w: w.delete_all_documents())
+
+    def close(self) -> None:
+        """Release files and locks."""
+        self._ix = None
+
+    # Queries are built from tokens only: user text never reaches a query parser.
+    def _terms(self, kind: str, field: str, word: str) -> Query:
+        if kind == "prefix":
+            # Words hold letters and digits only, so they are literal in a regex.
+            return Query.regex_query(self._schema, field, word + ".*")
+        return Query.term_query(self._schema, field, word)
+
+    def _clause(self, clause: Clause) -> Query:
+        exact, folded = list(clause.exact), list(clause.folded)
+        if clause.kind == "phrase":
+            # The folded phrase matches; its exact words only rank.
+            return Query.boolean_query(
+                [(Occur.Must, Query.phrase_query(self._schema, "folded", folded))]
+                + [(Occur.Should, Query.boost_query(self._terms("word", "exact", w),
+                                                    EXACT_BOOST))
+                   for w in clause.marked_words])
+        kind = clause.kind
+        subs = [self._terms(kind, "folded", folded[0])]
+        if clause.has_diacritics:
+            subs.append(Query.boost_query(self._terms(kind, "exact", exact[0]), EXACT_BOOST))
+        if clause.may_be_code:
+            subs.append(self._terms(kind, "codes", folded[0]))
+        return Query.boolean_query([(Occur.Should, q) for q in subs])
+
+    def _query(self, query: ParsedQuery) -> Query:
+        required = Query.boolean_query([(Occur.Must, self._clause(c)) for c in query.clauses])
+        parts = [required]
+        if query.code_key:
+            kind = "prefix" if query.code_prefix else "word"
+            parts.append(Query.boost_query(self._terms(kind, "code_key", query.code_key),
+                                           CODE_BOOST))
+            parts.append(Query.boost_query(self._terms(kind, "codes", query.code_key),
+                                           MENTION_BOOST))
+        return Query.boolean_query([(Occur.Should, q) for q in parts])
+
+    def _ids(self, ids: Collection[int]) -> Query:
+        return Query.term_set_query(self._schema, "rid", sorted(int(i) for i in ids))
+
+    def _filter(self, scope: Filter) -> Query | None:
+        parts: list[tuple[Occur, Query]] = []
+        if scope.statuses is not None:
+            allowed = (Query.term_set_query(self._schema, "status", sorted(scope.statuses))
+                       if scope.statuses else Query.empty_query())
+            if scope.exclude_ids:
+                allowed = Query.boolean_query([(Occur.Must, allowed),
+                                               (Occur.MustNot, self._ids(scope.exclude_ids))])
+            if scope.include_ids:
+                allowed = Query.boolean_query([(Occur.Should, allowed),
+                                               (Occur.Should, self._ids(scope.include_ids))])
+            parts.append((Occur.Must, allowed))
+        elif scope.exclude_ids:
+            parts += [(Occur.Must, Query.all_query()),
+                      (Occur.MustNot, self._ids(scope.exclude_ids))]
+        for field, value in (("doc_type", scope.doc_type), ("department", scope.department)):
+            if value:
+                parts.append((Occur.Must, Query.term_query(self._schema, field, value)))
+        return Query.boolean_query(parts) if parts else None
+
+    def _filtered(self, query: Query, scope: Filter) -> Query:
+        allowed = self._filter(scope)
+        if allowed is None:
+            return query
+        # A zero constant score filters without changing the ranking.
+        return Query.boolean_query([(Occur.Must, query),
+                                    (Occur.Must, Query.const_score_query(allowed, 0.0))])
+
+
+def _document(doc: IndexDoc, fields_: analysis.Analysed | None = None) -> tantivy.Document:
+    fields_ = fields_ or analysis.analyse(doc)
+    return tantivy.Document(
+        rid=doc.revision_id, doc=doc.to_json(with_text=False).encode("utf-8"),
+        text=doc.text.encode("utf-8"), exact=fields_.exact,
+        folded=fields_.folded, codes=fields_.codes,
+        code_key=fields_.code_key, status=doc.status, doc_type=doc.doc_type,
+        department=doc.department, code_sort=code_sort_key(doc.code, doc.number),
+        date_sort=date_sort_key(doc.effective_date, doc.revision_id))
+
+
+def _doc(searcher: tantivy.Searcher, address) -> IndexDoc:
+    stored = searcher.doc(address)
+    return IndexDoc.from_json(bytes(stored.get_first("doc")),
+                              bytes(stored.get_first("text") or b"").decode("utf-8"))
