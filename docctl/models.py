@@ -256,3 +256,16 @@ class AuditEvent(db.Model):
     source_ip: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class VerificationRun(db.Model):
+    """The outcome of one `docctl verify`, so pages can show when integrity was last checked."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    findings_count: Mapped[int] = mapped_column(Integer, default=0)
+    # JSON list of {"area", "message", "document"}: what failed, named.
+    findings: Mapped[str] = mapped_column(Text, default="[]")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -61,6 +61,11 @@ def test_verify_clean_then_detects_faults(demo, tmp_path):
     db = sqlite3.connect(copy / "docctl.sqlite")
     db.execute("UPDATE revision SET commit_sha = ? WHERE id = (SELECT min(id) FROM revision)",
                ("f" * 40,))
+    db.commit()
+    # The migration's trigger refuses the edit; a database owner can still drop it first.
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit_event SET reason = 'edited' WHERE seq = 5")
+    db.execute("DROP TRIGGER audit_event_no_update")
     db.execute("UPDATE audit_event SET reason = 'edited' WHERE seq = 5")
     db.commit()
     db.close()

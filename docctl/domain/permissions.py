@@ -26,15 +26,16 @@ class Perm(StrEnum):
     APPROVE = "approve"              # be named an approver, sign approval
     WITHDRAW = "withdraw"
     MANAGE_USERS = "manage_users"
+    AUDIT = "audit"                  # read the audit trail, timelines, evidence; run verify
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.ADMIN: frozenset({Perm.READ, Perm.READ_ALL, Perm.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Perm.READ, Perm.READ_ALL, Perm.MANAGE_USERS, Perm.AUDIT}),
     Role.CONTROLLER: frozenset({Perm.READ, Perm.READ_ALL, Perm.REGISTER, Perm.WITHDRAW}),
     Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW}),
     Role.APPROVER: frozenset({Perm.READ, Perm.REVIEW, Perm.APPROVE, Perm.WITHDRAW}),
     Role.STAFF: frozenset({Perm.READ}),
-    Role.AUDITOR: frozenset({Perm.READ, Perm.READ_ALL}),
+    Role.AUDITOR: frozenset({Perm.READ, Perm.READ_ALL, Perm.AUDIT}),
 }
 
 

@@ -1,16 +1,32 @@
-"""Append to the hash-chained audit trail and check the chain."""
+"""Append to the hash-chained audit trail, keep it append-only, and check the chain."""
 
 import hashlib
 import json
+import re
 
 from flask import has_request_context, request
-from sqlalchemy import func, select
+from sqlalchemy import DDL, event, func, select
+from sqlalchemy.orm import Session
 
 from docctl.extensions import db
 from docctl.models import AuditEvent
 from docctl.services.context import now
+from docctl.services.findings import Finding
 
 GENESIS = "0" * 64
+_ANCHOR = re.compile(r"(\d{1,18}):([0-9a-f]{64})")
+# Never stored, whatever a caller passes in details (R45).
+_SECRET_KEYS = frozenset({"password", "new_password", "current", "token", "csrf_token",
+                          "secret", "authorization"})
+CHAIN_FIELDS = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_name,
+                AuditEvent.actor_role, AuditEvent.action, AuditEvent.object_type,
+                AuditEvent.object_id, AuditEvent.document_code, AuditEvent.revision_number,
+                AuditEvent.details, AuditEvent.reason, AuditEvent.source_ip,
+                AuditEvent.prev_hash, AuditEvent.hash)
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Code tried to change or delete an audit entry."""
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -27,6 +43,11 @@ def _canonical(event: AuditEvent) -> str:
 def chain_hash(prev_hash: str, event: AuditEvent) -> str:
     """Return the hash that seals an event onto its predecessor."""
     return hashlib.sha256((prev_hash + _canonical(event)).encode()).hexdigest()
+
+
+def _scrub(details: dict | None) -> dict:
+    return {k: "[redacted]" if str(k).lower() in _SECRET_KEYS else v
+            for k, v in (details or {}).items()}
 
 
 def record(action: str, actor=None, *, object_type: str = "", object_id: str = "",
@@ -47,7 +68,7 @@ def record(action: str, actor=None, *, object_type: str = "", object_id: str = "
         object_id=str(object_id or (revision.id if revision else document.id if document else "")),
         document_code=document.code if document is not None else None,
         revision_number=revision.number if revision is not None else None,
-        details=json.dumps(details or {}, sort_keys=True, ensure_ascii=False, default=str),
+        details=json.dumps(_scrub(details), sort_keys=True, ensure_ascii=False, default=str),
         reason=reason,
         source_ip=request.remote_addr if has_request_context() else None,
     )
@@ -58,6 +79,18 @@ def record(action: str, actor=None, *, object_type: str = "", object_id: str = "
     return event
 
 
+def commit_reading() -> None:
+    """Commit the entry that records a reading, keeping what the request loaded to show."""
+    # Only the entry was written: expiring the page's objects would reload them row by row.
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
 def head_anchor() -> str:
     """Return "<seq>:<hash>" of the newest entry, to be anchored in a git commit."""
     head = db.session.execute(
@@ -66,20 +99,92 @@ def head_anchor() -> str:
     return f"{head.seq}:{head.hash}" if head else f"0:{GENESIS}"
 
 
-def verify_chain() -> list[str]:
-    """Return a finding for every audit entry whose chain link is broken."""
+def parse_anchor(value: str) -> tuple[int, str] | None:
+    """Return (seq, hash) of an Audit-Head trailer value, or None when it is malformed."""
+    match = _ANCHOR.fullmatch((value or "").strip())
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def verify_chain(anchors: dict[int, list[tuple[str, str]]] | None = None) -> list[Finding]:
+    """Return a finding for every broken link, and every git anchor the trail contradicts.
+
+    anchors maps an anchored seq to [(hash, commit sha), ...] read from Audit-Head trailers.
+    """
+    anchors = anchors or {}
     findings = []
-    prev_hash, expected_seq = GENESIS, 1
-    query = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
-    for event in db.session.scalars(query):
-        if event.seq != expected_seq:
-            findings.append(f"audit: entry {expected_seq} is missing (next is {event.seq})")
-        if event.prev_hash != prev_hash or chain_hash(event.prev_hash, event) != event.hash:
-            findings.append(f"audit: entry {event.seq} was altered or its predecessor was")
-        prev_hash, expected_seq = event.hash, event.seq + 1
+    prev_hash, expected_seq, last = GENESIS, 1, 0
+    seen: set[int] = set()
+    # Plain rows, not ORM objects: the walk reads every entry and must stay fast at 100k+.
+    rows = db.session.execute(select(*CHAIN_FIELDS).order_by(AuditEvent.seq)
+                              .execution_options(yield_per=2000))
+    for row in rows:
+        if row.seq != expected_seq:
+            findings.append(Finding("audit", f"audit: entry {expected_seq} is missing "
+                                             f"(next is {row.seq})"))
+        if row.prev_hash != prev_hash or chain_hash(row.prev_hash, row) != row.hash:
+            findings.append(Finding("audit", f"audit: entry {row.seq} was altered or its "
+                                             "predecessor was", row.document_code))
+        for anchored, commit in anchors.get(row.seq, ()):
+            seen.add(row.seq)
+            if anchored != row.hash:
+                findings.append(Finding("anchor", f"audit: entry {row.seq} differs from the "
+                                                  f"hash anchored in git commit {commit[:12]}",
+                                        row.document_code))
+        prev_hash, expected_seq, last = row.hash, row.seq + 1, row.seq
+    for seq in sorted(s for s in anchors if 0 < s <= last and s not in seen):
+        findings.append(Finding("anchor", f"audit: entry {seq}, anchored in git commit "
+                                          f"{anchors[seq][0][1][:12]}, is missing"))
+    anchored_max = max((seq for seq in anchors if seq > 0), default=0)
+    if anchored_max > last:
+        commit = anchors[anchored_max][0][1]
+        findings.append(Finding("anchor", f"audit: the trail ends at entry {last} but git commit "
+                                          f"{commit[:12]} anchors entry {anchored_max}: entries "
+                                          f"{last + 1}–{anchored_max} were deleted (truncated)"))
     return findings
 
 
 def count() -> int:
     """Return how many audit entries exist."""
     return db.session.scalar(select(func.count(AuditEvent.seq))) or 0
+
+
+# -- append-only, in code and in the database (R2) --------------------------------------------
+
+@event.listens_for(Session, "before_flush")
+def _refuse_rewrites(session, _flush_context, _instances) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEvent):
+            raise AppendOnlyViolation(f"audit entry {obj.seq} cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise AppendOnlyViolation(f"audit entry {obj.seq} cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_rewrites(state) -> None:
+    if (state.is_update or state.is_delete) and any(
+            mapper.class_ is AuditEvent for mapper in state.all_mappers):
+        raise AppendOnlyViolation("audit entries cannot be updated or deleted")
+
+
+APPEND_ONLY_DDL = {
+    "sqlite": [
+        "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+        "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
+        "CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event "
+        "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END",
+    ],
+    "postgresql": [
+        "CREATE OR REPLACE FUNCTION docctl_audit_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'audit_event is append-only'; END $$",
+        "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION docctl_audit_append_only()",
+    ],
+}
+
+# Tables made by create_all (tests, the bench) get the same triggers as the migration gives.
+for _dialect, _statements in APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        event.listen(AuditEvent.__table__, "after_create",
+                     DDL(_statement).execute_if(dialect=_dialect))

@@ -1,69 +1,180 @@
-"""Check that git, the database and the signatures agree (docctl verify)."""
+"""Check that git, the database, the signatures and the audit trail agree (docctl verify)."""
 
 import hashlib
+import re
+from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from docctl.domain.lifecycle import CONTROLLED, Status
-from docctl.errors import StoreError
+from docctl.domain.numbering import PREFIX, DocType
 from docctl.extensions import db
-from docctl.models import Document, Intent, Revision, Signature
+from docctl.models import Document, Intent, Revision, Signature, User
 from docctl.services import audit, signatures
 from docctl.services.context import now, store
-from docctl.services.documents import document_dir
+from docctl.services.findings import Finding
 from docctl.store import layout
+from docctl.store.blobs import read_blobs
+
+# Commit kinds whose trailers name a revision and the SHA-256 of its content.
+_HASHED_ACTIONS = ("publish", "effective", "supersede")
+_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def run(*, fsck: bool = True) -> list[str]:
-    """Return every inconsistency found; an empty list means all is well."""
-    findings: list[str] = []
+    """Return every inconsistency found, as text; an empty list means all is well."""
+    return [str(finding) for finding in check(fsck=fsck)]
+
+
+def check(*, fsck: bool = True) -> list[Finding]:
+    """Return every inconsistency found, each naming what failed."""
     gitstore = store()
+    findings: list[Finding] = []
     if fsck:
-        findings += [f"git fsck: {problem}" for problem in gitstore.fsck()]
-    tags = gitstore.tags()
-    for revision in db.session.scalars(select(Revision).where(
-            Revision.status.in_([s.value for s in CONTROLLED]))):
-        findings += _check_revision(gitstore, tags, revision)
-    counts = db.session.execute(select(Revision.document_id, func.count()).where(
-        Revision.status == Status.EFFECTIVE).group_by(Revision.document_id)).all()
-    for document_id, count in counts:
-        if count > 1:
-            findings.append(f"document {document_id}: {count} effective revisions")
-    for document in db.session.scalars(select(Document).where(Document.status == "effective")):
-        if not any(r.status == Status.EFFECTIVE for r in document.revisions):
-            findings.append(f"{document.code}: catalog says effective but no revision is")
-    for signature in db.session.scalars(select(Signature)):
-        if not signatures.verifies(signature):
-            findings.append(f"signature {signature.id} ({signature.meaning}, revision id "
-                            f"{signature.revision_id}): seal does not verify")
-    stale = now() - timedelta(minutes=5)
-    for intent in db.session.scalars(select(Intent).where(Intent.state == "pending",
-                                                          Intent.created_at <= stale)):
-        findings.append(f"intent {intent.id} ({intent.kind}) unfinished since "
-                        f"{intent.created_at.isoformat()}")
-    findings += audit.verify_chain()
+        findings += [Finding("git", f"git fsck: {problem}") for problem in gitstore.fsck()]
+    revisions = db.session.execute(
+        select(Revision.id, Revision.number, Revision.status, Revision.sha256,
+               Revision.commit_sha, Revision.tag, Document.code, Document.slug,
+               Document.doc_type).join(Document, Revision.document_id == Document.id)
+        .order_by(Document.code, Revision.number)).all()
+    by_key = {(r.code, r.number): r for r in revisions}
+    history = gitstore.history()
+    anchors, trailer_findings = _read_trailers(history, by_key)
+    findings += trailer_findings
+    on_main = {info.sha for info in history}
+    findings += _check_revisions(gitstore, [r for r in revisions if r.status in CONTROLLED],
+                                 on_main)
+    findings += _check_signatures({r.id: r for r in revisions})
+    findings += _check_catalog()
+    findings += audit.verify_chain(anchors)
     return findings
 
 
-def _check_revision(gitstore, tags: dict, revision: Revision) -> list[str]:
-    where = f"{revision.document.code} r{revision.number}"
-    if not revision.commit_sha:
-        return [f"{where}: controlled revision without a commit"]
-    try:
-        data = gitstore.read_file(revision.commit_sha,
-                                  f"{document_dir(revision.document)}/{layout.SOURCE}")
-    except StoreError:
-        return [f"{where}: commit {revision.commit_sha[:12]} or its file is missing from git"]
-    found = []
-    if hashlib.sha256(data).hexdigest() != revision.sha256:
-        found.append(f"{where}: file in git does not match the recorded SHA-256")
-    if revision.tag and tags.get(revision.tag) != revision.commit_sha:
-        found.append(f"{where}: tag {revision.tag} is missing or points elsewhere")
-    approvals = [s for s in revision.signatures if s.meaning == "approved"]
-    if not approvals:
-        found.append(f"{where}: no approval signature")
-    for signature in approvals:
-        if signature.content_sha256 != revision.sha256:
-            found.append(f"{where}: approval signature {signature.id} is bound to other content")
+def _where(revision) -> str:
+    return f"{revision.code} r{revision.number}"
+
+
+def _read_trailers(history, by_key: dict) -> tuple[dict, list[Finding]]:
+    """Collect Audit-Head anchors; check each commit's revision trailers against the DB."""
+    anchors: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    found: list[Finding] = []
+    for info in history:
+        trailers = dict(info.trailers)
+        if "Audit-Head" in trailers:
+            anchor = audit.parse_anchor(trailers["Audit-Head"])
+            if anchor is None:
+                found.append(Finding("anchor", f"git commit {info.sha[:12]}: malformed "
+                                               "Audit-Head trailer"))
+            else:
+                anchors[anchor[0]].append((anchor[1], info.sha))
+        action, code = trailers.get("Docctl-Action"), trailers.get("Docctl-Document")
+        if not action or not code:
+            continue
+        number = trailers.get("Docctl-Revision", "")
+        revision = by_key.get((code, int(number))) if number.isdigit() else None
+        label = f"{code} r{number}"
+        if revision is None:
+            found.append(Finding("trailer", f"git commit {info.sha[:12]} records {action} of "
+                                            f"{label}, which the database does not have", code))
+            continue
+        if action == "publish" and revision.commit_sha != info.sha:
+            found.append(Finding("trailer", f"{label}: git's publish commit is {info.sha[:12]} "
+                                            f"but the database records "
+                                            f"{(revision.commit_sha or 'none')[:12]}", code))
+        if action in _HASHED_ACTIONS and trailers.get("Content-SHA256") != revision.sha256:
+            found.append(Finding("trailer", f"{label}: Content-SHA256 of git commit "
+                                            f"{info.sha[:12]} does not match the database",
+                                 code))
+    return anchors, found
+
+
+def _source_path(revision) -> str:
+    return f"{layout.document_dir(PREFIX[DocType(revision.doc_type)], revision.slug)}/" \
+           f"{layout.SOURCE}"
+
+
+def _check_revisions(gitstore, controlled: list, on_main: set[str]) -> list[Finding]:
+    found: list[Finding] = []
+    readable = []
+    for revision in controlled:
+        if not revision.commit_sha:
+            found.append(Finding("revision", f"{_where(revision)}: controlled revision without "
+                                             "a commit", revision.code))
+        elif not _SHA.fullmatch(revision.commit_sha):
+            found.append(Finding("revision", f"{_where(revision)}: malformed commit id",
+                                 revision.code))
+        else:
+            readable.append(revision)
+    # One spec per revision, in order: two rows claiming one commit must both be checked.
+    blobs = read_blobs(gitstore, [(r.commit_sha, _source_path(r)) for r in readable])
+    for revision, (commit, _path, data) in zip(readable, blobs, strict=True):
+        if data is None:
+            found.append(Finding("revision", f"{_where(revision)}: commit {commit[:12]} or its "
+                                             "file is missing from git", revision.code))
+            continue
+        if commit not in on_main:
+            found.append(Finding("revision", f"{_where(revision)}: commit {commit[:12]} is not "
+                                             "on the store's main branch", revision.code))
+        if hashlib.sha256(data).hexdigest() != revision.sha256:
+            found.append(Finding("revision", f"{_where(revision)}: file in git does not match "
+                                             "the recorded SHA-256", revision.code))
+    tags = gitstore.tags()
+    for revision in controlled:
+        if revision.tag and tags.get(revision.tag) != revision.commit_sha:
+            found.append(Finding("tag", f"{_where(revision)}: tag {revision.tag} is missing or "
+                                        "points elsewhere", revision.code))
+    return found
+
+
+def _check_signatures(revisions: dict) -> list[Finding]:
+    found: list[Finding] = []
+    approvals: dict[int, list] = defaultdict(list)
+    rows = db.session.execute(select(
+        Signature.id, Signature.revision_id, Signature.user_id, Signature.meaning,
+        Signature.signed_at, Signature.content_sha256, Signature.seal, User.username)
+        .outerjoin(User, Signature.user_id == User.id).order_by(Signature.id))
+    for signature in rows:
+        revision = revisions.get(signature.revision_id)
+        where = _where(revision) if revision else f"revision id {signature.revision_id}"
+        code = revision.code if revision else None
+        if not signatures.verifies(signature):
+            found.append(Finding("signature", f"signature {signature.id} ({signature.meaning} by "
+                                              f"{signature.username}) on {where}: seal does not "
+                                              "verify (altered or moved)", code))
+        if signature.meaning == "approved":
+            approvals[signature.revision_id].append(signature)
+    for revision in revisions.values():
+        if revision.status not in CONTROLLED:
+            continue
+        signed = approvals.get(revision.id, [])
+        if not signed:
+            found.append(Finding("signature", f"{_where(revision)}: no approval signature",
+                                 revision.code))
+        for signature in signed:
+            if signature.content_sha256 != revision.sha256:
+                found.append(Finding("signature", f"{_where(revision)}: approval signature "
+                                                  f"{signature.id} is bound to other content",
+                                     revision.code))
+    return found
+
+
+def _check_catalog() -> list[Finding]:
+    found: list[Finding] = []
+    counts = db.session.execute(select(Document.code, func.count()).join(
+        Revision, Revision.document_id == Document.id).where(
+        Revision.status == Status.EFFECTIVE).group_by(Document.code)).all()
+    for code, count in counts:
+        if count > 1:
+            found.append(Finding("catalog", f"{code}: {count} effective revisions", code))
+    effective = {code for code, _count in counts}
+    for code in db.session.scalars(select(Document.code).where(Document.status == "effective")):
+        if code not in effective:
+            found.append(Finding("catalog", f"{code}: catalog says effective but no revision is",
+                                 code))
+    stale = now() - timedelta(minutes=5)
+    for intent in db.session.scalars(select(Intent).where(Intent.state == "pending",
+                                                          Intent.created_at <= stale)):
+        found.append(Finding("intent", f"intent {intent.id} ({intent.kind}) unfinished since "
+                                       f"{intent.created_at.isoformat()}"))
     return found

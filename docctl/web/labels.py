@@ -118,3 +118,51 @@ def error_message(exc) -> str:
         # Store failures carry technical English meant for the log, not for the user.
         return http_message(exc.status)
     return gettext(str(exc.message)) if exc.message else http_message(exc.status)
+
+
+# Audit trail actions, as an auditor reads them.
+ACTIONS = {
+    "login": _l("Signed in"),
+    "login_failed": _l("Sign-in failed"),
+    "logout": _l("Signed out"),
+    "viewed": _l("Viewed"),
+    "download": _l("Downloaded"),
+    "document_registered": _l("Registered the document"),
+    "draft_uploaded": _l("Uploaded a draft"),
+    "draft_replaced": _l("Replaced the draft"),
+    "submitted": _l("Submitted for review"),
+    "reviewed": _l("Reviewed"),
+    "approval_rejected": _l("Returned by the approver"),
+    "approved": _l("Approved and signed"),
+    "effective": _l("Took effect"),
+    "superseded": _l("Superseded"),
+    "withdrawn": _l("Withdrawn"),
+    "signature_failed": _l("Signature refused (wrong password)"),
+    "integrity_alert": _l("Integrity alert"),
+    "intent_abandoned": _l("Interrupted write abandoned"),
+    "user_created": _l("User created"),
+    "user_changed": _l("User changed"),
+    "password_changed": _l("Password changed"),
+    "password_change_failed": _l("Password change refused"),
+    "token_issued": _l("API token issued"),
+    "token_revoked": _l("API token revoked"),
+    "verified": _l("Integrity check run"),
+    "audit_read": _l("Audit log read"),
+    "audit_exported": _l("Audit log exported"),
+    "timeline_viewed": _l("Timeline read"),
+    "evidence_downloaded": _l("Evidence package downloaded"),
+    "signed": _l("Signed"),
+}
+
+# What `docctl verify` checked, for its findings.
+AREAS = {
+    "git": _l("Git store (fsck)"),
+    "audit": _l("Audit trail chain"),
+    "anchor": _l("Audit anchors in git"),
+    "trailer": _l("Commit trailers"),
+    "revision": _l("Revision files"),
+    "tag": _l("Tags"),
+    "signature": _l("Signatures"),
+    "catalog": _l("Catalog"),
+    "intent": _l("Unfinished writes"),
+}

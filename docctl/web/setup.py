@@ -25,7 +25,7 @@ def select_locale() -> str:
 
 def register_web(app) -> None:
     """Register blueprints, hooks, filters and error handlers."""
-    from docctl.web import admin, api, auth, documents, main
+    from docctl.web import admin, api, audit, audit_api, auth, documents, main, search
 
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -35,7 +35,7 @@ def register_web(app) -> None:
     login_manager.user_loader(users.load_session_user)
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
 
-    for module in (auth, main, documents, admin, api):
+    for module in (auth, main, documents, admin, api, audit, audit_api, search):
         app.register_blueprint(module.bp)
     app.jinja_env.filters.update(
         ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",
@@ -87,7 +87,7 @@ def _register_hooks(app) -> None:
 
 
 def _wants_json() -> bool:
-    return request.blueprint == "api" or request.path.startswith("/api/")
+    return request.blueprint in ("api", "audit_api") or request.path.startswith("/api/")
 
 
 def _register_errors(app) -> None:
