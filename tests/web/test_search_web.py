@@ -19,6 +19,7 @@ def indexed(users, procedure, clock):
     clock.advance(days=1)
     publish(users, "QT-01", text="Kiểm soát tài liệu <script>alert(1)</script> nội bộ",
             reason="Sửa đổi")
+    searching.catch_up()   # what `docctl init` / `docctl serve` do at start-up
     return users
 
 
