@@ -123,12 +123,14 @@ def test_old_hash_parameters_are_upgraded_on_login(app, users, db):
     svc.authenticate("staff", PASSWORD)
     refreshed = db.session.get(User, users["staff"].id)
     assert "m=8192" not in refreshed.password_hash
-    assert not PasswordHasher().check_needs_rehash(refreshed.password_hash)
+    assert "m=19456,t=2,p=1" in refreshed.password_hash
 
 
-def test_default_argon2_parameters_meet_owasp_minimum():
-    params = PasswordHasher()
-    assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2
+def test_argon2_parameters_meet_owasp_minimum():
+    from argon2 import extract_parameters
+    params = extract_parameters(users_svc.hash_password("a long enough passphrase"))
+    assert params.type.name == "ID"
+    assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2 and params.parallelism >= 1
 
 
 def test_failed_login_is_audited_without_the_password(app, users, db):
