@@ -285,4 +285,4 @@ def my_tasks(user: User) -> dict:
 def record_view(user: User, document: Document, revision: Revision | None) -> None:
     """Record that a user opened a document page (access history)."""
     audit.record("viewed", user, document=document, revision=revision)
-    db.session.commit()
+    audit.commit_reading()

@@ -111,7 +111,8 @@ def _check_revisions(gitstore, controlled: list, on_main: set[str]) -> list[Find
     for revision, (commit, _path, data) in zip(readable, blobs, strict=True):
         if data is None:
             found.append(Finding("revision", f"{_where(revision)}: commit {commit[:12]} or its "
-                                             "file is missing from git", revision.code))
+                                             "file is missing from git or unreadable",
+                                 revision.code))
             continue
         if commit not in on_main:
             found.append(Finding("revision", f"{_where(revision)}: commit {commit[:12]} is not "
