@@ -16,7 +16,7 @@ from docctl.errors import ValidationError
 from docctl.extensions import db
 from docctl.models import AuditEvent, User
 from docctl.services import audit
-from docctl.services.context import now, zone
+from docctl.services.context import now, parse_day, zone
 from docctl.services.copies import Download
 from docctl.services.documents import require
 from docctl.services.users import find_user
@@ -49,20 +49,6 @@ class Filters:
 
     def __bool__(self) -> bool:
         return any((self.user, self.document, self.action, self.date_from, self.date_to))
-
-
-def parse_day(value: str | None, field: str) -> date | None:
-    """Parse dd/mm/yyyy (or YYYY-MM-DD, from a date input); empty gives None."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        if "/" in value:
-            day, month, year = value.split("/")
-            return date(int(year), int(month), int(day))
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(_l("Enter the date as dd/mm/yyyy"), field=field) from None
 
 
 def parse_filters(args) -> Filters:

@@ -12,7 +12,7 @@ from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import DocctlError, ValidationError
 from docctl.services import asof, copies, documents, publishing, reviews, signatures, users
 from docctl.services import compare as comparing
-from docctl.services.context import today
+from docctl.services.context import parse_day, today
 from docctl.web.access import current_actor, login_required, permission_required
 from docctl.web.labels import error_message
 
@@ -27,15 +27,11 @@ def _page() -> int:
 
 
 def parse_date(value: str | None, field: str) -> date:
-    """Parse YYYY-MM-DD (the HTML date input) or dd/mm/yyyy."""
-    value = (value or "").strip()
-    try:
-        if "/" in value:
-            day, month, year = value.split("/")
-            return date(int(year), int(month), int(day))
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(_("Enter the date as dd/mm/yyyy"), field=field) from None
+    """Parse a required date: YYYY-MM-DD (the HTML date input) or dd/mm/yyyy."""
+    day = parse_day(value, field)
+    if day is None:
+        raise ValidationError(_("Enter the date as dd/mm/yyyy"), field=field)
+    return day
 
 
 def send_download(copy) -> object:
