@@ -5,19 +5,8 @@ import subprocess
 import pytest
 
 from docctl.models import Intent
-from docctl.services import documents, publishing, reviews, verify
-from tests.helpers import PASSWORD, docx_bytes
-
-
-@pytest.fixture
-def awaiting(users, departments):
-    documents.register_document(users["controller"], {"type": "procedure", "title": "T",
-                                                      "department": "VP"})
-    documents.upload_revision(users["controller"], "QT-01", filename="a.docx",
-                              data=docx_bytes())
-    reviews.submit(users["controller"], "QT-01", 1, reviewers=["reviewer"], approver="approver")
-    reviews.review(users["reviewer"], "QT-01", 1, decision="accept")
-    return users
+from docctl.services import documents, publishing, verify
+from tests.helpers import PASSWORD
 
 
 class Crash(BaseException):

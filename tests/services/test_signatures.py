@@ -4,19 +4,8 @@ import pytest
 
 from docctl.errors import SignatureError
 from docctl.models import AuditEvent, Signature
-from docctl.services import documents, publishing, reviews, signatures, verify
-from tests.helpers import PASSWORD, docx_bytes, publish
-
-
-@pytest.fixture
-def awaiting(users, departments):
-    documents.register_document(users["controller"], {"type": "procedure", "title": "T",
-                                                      "department": "VP"})
-    documents.upload_revision(users["controller"], "QT-01", filename="a.docx",
-                              data=docx_bytes())
-    reviews.submit(users["controller"], "QT-01", 1, reviewers=["reviewer"], approver="approver")
-    reviews.review(users["reviewer"], "QT-01", 1, decision="accept")
-    return users
+from docctl.services import documents, publishing, signatures, verify
+from tests.helpers import PASSWORD, publish
 
 
 def test_wrong_password_refuses_and_is_audited(awaiting, db):
