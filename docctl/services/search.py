@@ -184,6 +184,17 @@ def reindex(progress: Callable[[int, int], None] | None = None) -> int:
         return _rebuild(location, progress)[0]
 
 
+def rebuild_by(user: User) -> int:
+    """Rebuild the index at an administrator's request, and record who did it."""
+    from docctl.services import audit
+
+    require(user, Perm.MANAGE_USERS)
+    count = reindex()
+    audit.record("search_reindexed", user, object_type="index", details={"revisions": count})
+    db.session.commit()
+    return count
+
+
 def index_status() -> dict:
     """Return the index's state for the admin page: backend, availability and counts."""
     pending = select(func.count()).select_from(IndexJob).where(IndexJob.done_at.is_(None))

@@ -46,12 +46,7 @@ def results():
 @permission_required(Perm.MANAGE_USERS)
 def admin():
     if request.method == "POST":
-        count = searching.reindex()
-        from docctl.extensions import db
-        from docctl.services import audit
-        audit.record("search_reindexed", current_actor(), object_type="index",
-                     details={"documents": count})
-        db.session.commit()
+        count = searching.rebuild_by(current_actor())
         flash(_("The search index was rebuilt: %(n)s revisions indexed.", n=count), "success")
         return redirect(url_for("search.admin"))
     return render_template("search/admin.html", status=searching.index_status())
