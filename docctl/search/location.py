@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import ctypes
-import errno
-import fcntl
 import glob
 import json
 import logging
 import os
 import shutil
 import threading
-import time
 from contextlib import contextmanager
 
+from docctl.flock import wait_for_flock
 from docctl.search.base import MARKER, SCHEMA_VERSION, SearchBusy, SearchUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,18 +43,8 @@ class IndexLocation:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
         try:
-            deadline, pause = time.monotonic() + timeout, 0.005
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        raise
-                if time.monotonic() >= deadline:
-                    raise SearchBusy("another process is writing the search index")
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
+            if not wait_for_flock(fd, timeout, first_pause=0.005, max_pause=0.1):
+                raise SearchBusy("another process is writing the search index")
             yield
         finally:
             os.close(fd)   # closing the descriptor releases the flock

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import logging
 import os
-import time
 from contextlib import contextmanager
 
 from docctl.errors import StoreLockTimeout
+from docctl.flock import wait_for_flock
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +37,13 @@ class StoreLock:
         if self._fd is not None:
             raise RuntimeError("StoreLock is not re-entrant")
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
-        deadline = time.monotonic() + self.timeout
-        pause = 0.002
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        raise
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise StoreLockTimeout(
-                        "the document store is busy; try again",
-                        holder=self._holder(fd),
-                        timeout=self.timeout,
-                    )
-                time.sleep(min(pause, remaining))
-                pause = min(pause * 2, 0.02)
+            if not wait_for_flock(fd, self.timeout, max_pause=0.02):
+                raise StoreLockTimeout(
+                    "the document store is busy; try again",
+                    holder=self._holder(fd),
+                    timeout=self.timeout,
+                )
         except BaseException:
             os.close(fd)
             raise

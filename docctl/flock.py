@@ -1,0 +1,24 @@
+"""Wait for an exclusive flock without blocking forever (shared by the store and search locks)."""
+
+import errno
+import fcntl
+import time
+
+
+def wait_for_flock(fd: int, timeout: float, *, first_pause: float = 0.002,
+                   max_pause: float = 0.1) -> bool:
+    """Take an exclusive flock on fd, polling with backoff; return False after timeout."""
+    deadline = time.monotonic() + timeout
+    pause = first_pause
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, max_pause)
