@@ -12,6 +12,11 @@ from docctl.errors import DocctlError
 
 # Revisions the index holds; drafts and reviews in progress never reach it.
 INDEXED_STATUSES = frozenset({"effective", "superseded", "obsolete"})
+# Ranking weights and the engine-lock wait, shared so both backends rank and wait alike.
+EXACT_BOOST = 2.0      # a word typed with its diacritics, over the folded match
+CODE_BOOST = 20.0      # the document's own code
+MENTION_BOOST = 2.0    # a code mentioned in the text
+LOCK_WAIT = 30.0
 SORTS = ("relevance", "code", "date")
 # Bumped when the schema or the analysis changes: an older index is then rebuilt.
 SCHEMA_VERSION = 4

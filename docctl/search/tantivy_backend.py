@@ -13,6 +13,10 @@ from tantivy import Occur, Order, Query
 from docctl.search import analysis, location
 from docctl.search.analysis import Clause, ParsedQuery
 from docctl.search.base import (
+    CODE_BOOST,
+    EXACT_BOOST,
+    LOCK_WAIT,
+    MENTION_BOOST,
     Filter,
     Hit,
     IndexDoc,
@@ -26,10 +30,6 @@ from docctl.search.base import (
 from docctl.search.snippets import snippet
 from docctl.search.suggest import corrections
 
-EXACT_BOOST = 2.0
-CODE_BOOST = 20.0
-MENTION_BOOST = 2.0
-LOCK_WAIT = 30.0
 # Words arrive analysed and joined by spaces (analysis.py): split on whitespace, nothing else.
 TOKENIZER = "docctl_words"
 HEAP = 64_000_000

@@ -20,6 +20,10 @@ from whoosh.system import _INT_SIZE, pack_uint
 from docctl.search import analysis, location
 from docctl.search.analysis import Clause, ParsedQuery
 from docctl.search.base import (
+    CODE_BOOST,
+    EXACT_BOOST,
+    LOCK_WAIT,
+    MENTION_BOOST,
     Filter,
     Hit,
     IndexDoc,
@@ -32,11 +36,6 @@ from docctl.search.base import (
 )
 from docctl.search.snippets import snippet
 from docctl.search.suggest import corrections
-
-EXACT_BOOST = 2.0
-CODE_BOOST = 20.0
-MENTION_BOOST = 2.0
-LOCK_WAIT = 30.0
 
 
 class PreAnalysedExactFrequency(Frequency):
