@@ -85,3 +85,12 @@ def test_admin_rebuild_gives_the_same_hits(indexed, login_as, app):
 def test_only_admin_rebuilds(indexed, login_as):
     assert login_as("auditor").get("/admin/search").status_code == 403
     assert login_as("controller").post("/admin/search").status_code in (400, 403)
+
+
+def test_register_page_links_keep_the_filters(indexed, login_as, app, clock):
+    app.config["PAGE_SIZE"] = 1
+    day = clock.today().isoformat()
+    page = login_as("auditor").get(f"/documents?department=VP&as_of={day}").get_data(
+        as_text=True)
+    assert 'rel="next"' in page
+    assert f"as_of={day}" in page.split('rel="next"')[0].rsplit("href=", 1)[1]
