@@ -1,44 +1,40 @@
 """Search bench: Whoosh at 2,000 and tantivy at 20,000 Vietnamese documents, beside SQLite FTS5.
 
 Run `python bench/search_bench.py` (`--quick` for fewer documents, `--backend tantivy` for one).
-Query latencies are measured through docctl.services.search.search inside an app context, the
-function the search page and `GET /api/v1/search?q=` call; HTTP figures come when that API
-lands. SQLite FTS5 (unicode61 remove_diacritics 2, đ folded by hand) indexes the same corpus,
-engine only, and each of our figures is printed beside it as a ratio.
+Each backend's corpus goes through the real indexing path into a database and an index; then
+`docctl serve` (gunicorn, 2 workers) serves them and every query latency is measured over HTTP,
+`GET /api/v1/search?q=` with a staff member's bearer token, one request at a time; throughput
+is measured with 50 clients at once. SQLite FTS5 (unicode61 remove_diacritics 2, đ folded by
+hand) indexes the same corpus, engine only, and each of our figures is printed beside it as a
+ratio. The service-level latency (no HTTP, no server) is shown beside each figure.
 """
 
 import argparse
-import hashlib
 import json
 import os
-import random
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
 import traceback
-import unicodedata
 from pathlib import Path
 from time import perf_counter
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from datetime import UTC, date, datetime  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from sqlalchemy import insert, select  # noqa: E402
-from sqlalchemy.orm import selectinload  # noqa: E402
-
-from bench import world  # noqa: E402
+from bench import load, world  # noqa: E402
 from bench.report import summary  # noqa: E402
-from docctl.domain.textfold import code_slug, fold  # noqa: E402
-from docctl.models import Document, Revision  # noqa: E402
+from bench.search_corpus import Corpus, Fts, fts_query  # noqa: E402
+from bench.server import Server  # noqa: E402
 
 TARGETS = {
-    "whoosh": {"docs": 2_000, "p95": 50.0, "phrase": 150.0, "reindex": 200.0},
-    "tantivy": {"docs": 20_000, "p95": 20.0, "phrase": 50.0, "reindex": 2_000.0},
+    "whoosh": {"docs": 2_000, "p95": 50.0, "phrase": 150.0, "reindex": 200.0, "rps": None},
+    "tantivy": {"docs": 20_000, "p95": 20.0, "phrase": 50.0, "reindex": 2_000.0, "rps": 300.0},
 }
 QUICK_DOCS = {"whoosh": 400, "tantivy": 3_000}
 KINDS = ["one-word", "two-word", "phrase", "prefix", "unaccented", "code"]
@@ -46,167 +42,9 @@ QUERIES_PER_KIND = 40
 REPEATS = 2
 PUBLISHES = 5
 BATCH = 500
+CLIENTS = 50
+LOAD_SECONDS = 15.0
 OUT = ROOT / "bench" / "out" / "search.json"
-
-
-# Words of agency procedures; sentences drawn from them with a Zipf-like skew.
-_WORDS = (
-    "quy trình kiểm soát tài liệu hồ sơ biểu mẫu phê duyệt ban hành sửa đổi bổ sung lãnh đạo "
-    "phòng ban đơn vị cán bộ công chức thủ tục hành chính tiếp nhận giải quyết trả kết quả "
-    "chất lượng mục tiêu chính sách hướng dẫn công việc đánh giá nội bộ khắc phục phòng ngừa "
-    "rủi ro cơ hội cải tiến khách hàng tổ chức cá nhân thời hạn lưu trữ bảo quản hủy xem xét "
-    "định kỳ năng lực đào tạo nhân sự cơ sở vật chất môi trường làm việc theo dõi đo lường "
-    "phân tích dữ liệu sự không phù hợp trách nhiệm quyền hạn thẩm quyền ký văn thư lưu hành "
-    "nơi nhận phạm vi áp dụng định nghĩa viết tắt nội dung tiến trình thực hiện biên bản báo "
-    "cáo kế hoạch thông báo quyết định tờ trình ở ý an in to y tế giáo dục khoa học công nghệ "
-    "tiêu chuẩn sở hữu trí tuệ an toàn bức xạ giấy phép thẩm định hội đồng nghiệm thu đề tài "
-    "dự án ngân sách kinh phí thanh toán quyết toán hợp đồng nhiệm vụ cấp tỉnh cấp cơ sở "
-    "đăng ký chứng nhận kiểm định hiệu chuẩn phương tiện đo mã số mã vạch tem nhãn hàng hóa "
-    "thanh tra kiểm tra xử lý vi phạm khiếu nại tố cáo tiếp công dân một cửa liên thông "
-    "trực tuyến cổng dịch vụ công điện tử số hóa chữ ký số bảo mật thông tin mạng máy chủ "
-    "sao lưu phục hồi sự cố báo cáo định kỳ tổng hợp thống kê chỉ tiêu tiến độ đôn đốc")
-VOCAB = sorted(set(_WORDS.split()))
-# A long tail of syllables beside them, as real texts have: rarer words, fewer documents.
-_ONSET_TEXT = "b c ch d đ g h k kh l m n ng nh ph qu s t th tr v x"
-_ONSETS = _ONSET_TEXT.split() + [""]
-_RHYME_TEXT = ("a ai an ang anh at ac am ao ay ăn ăng ăt âm ân âng ât âu ây e em en et eo ê êm "
-               "ên ênh êt êu i im in inh it ich iêu iên iêt o oi om on ong ot oc oa oan oat ô ôi "
-               "ôm ôn ông ôt ôc ơ ơi ơm ơn ơt u ui um un ung ut uc uân uât uôi uôn uông uôc ư ưa "
-               "ưi ưng ưt ưc ươi ươn ương ươc ươt")
-_RHYMES = _RHYME_TEXT.split()
-_TONES = ["", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"]
-
-
-def _syllables(rng: random.Random, count: int) -> list[str]:
-    """Return count distinct made-up Vietnamese syllables, tone marks included."""
-    found: set[str] = set(VOCAB)
-    out = []
-    while len(out) < count:
-        rhyme = rng.choice(_RHYMES)
-        # The tone sits on the vowel with a hat or horn if there is one, else the first vowel.
-        at = max((i for i, c in enumerate(rhyme) if c in "âăêôơư"), default=0)
-        word = unicodedata.normalize(
-            "NFC", rng.choice(_ONSETS) + rhyme[:at + 1] + rng.choice(_TONES) + rhyme[at + 1:])
-        if word not in found:
-            found.add(word)
-            out.append(word)
-    return out
-
-
-class Corpus:
-    """Documents of Vietnamese text (~8 KB each), reproducible from a seed."""
-
-    TYPES = [("procedure", "QT", "Quy trình"), ("instruction", "HD", "Hướng dẫn"),
-             ("form", "BM", "Biểu mẫu"), ("external", "TLBN", "Văn bản")]
-
-    def __init__(self, seed: int, documents: int):
-        self.rng = random.Random(seed)
-        self.documents = documents
-        words = VOCAB + _syllables(self.rng, 3_000)
-        # Zipf-like: the agency words are the common ones, the made-up syllables the tail.
-        # Exponent 1.1: ~540 distinct words in 8 KB, as in the agencies' procedures.
-        weights = [1 / (rank + 1) ** 1.1 for rank in range(len(words))]
-        self.sentences = [" ".join(self.rng.choices(words, weights, k=self.rng.randint(8, 18)))
-                          for _ in range(3_000)]
-        self.codes = [self.code(i) for i in range(documents)]
-
-    def code(self, i: int) -> str:
-        _type, prefix, _noun = self.TYPES[i % 4]
-        return f"BM-{i // 100:02d}-{i % 100:02d}" if prefix == "BM" else f"{prefix}-{i:05d}"
-
-    def text(self) -> str:
-        parts, size = [], 0
-        while size < 8_000:
-            sentence = self.rng.choice(self.sentences)
-            if self.rng.random() < 0.02:
-                sentence += f" theo biểu mẫu {self.rng.choice(self.codes)}"
-            parts.append(sentence[0].upper() + sentence[1:] + ".")
-            size += len(parts[-1]) + 1
-        return "\n".join(" ".join(parts[i:i + 6]) for i in range(0, len(parts), 6))
-
-    def batches(self, size: int):
-        """Yield lists of document specs: (number, code, type, title, meta, dept, texts)."""
-        for start in range(0, self.documents, size):
-            batch = []
-            for i in range(start, min(start + size, self.documents)):
-                doc_type, _prefix, noun = self.TYPES[i % 4]
-                title = f"{noun} {' '.join(self.rng.choices(VOCAB, k=self.rng.randint(3, 7)))}"
-                texts = [self.text() for _ in range(2 if i % 10 == 0 else 1)]
-                batch.append(_Spec(i, self.codes[i], doc_type, title, noun, 1 + i % 3, texts))
-            yield batch
-
-    def insert(self, db, author: int, approver: int, batch) -> list:
-        """Store a batch as documents with effective (and some superseded) revisions."""
-        at = datetime(2025, 1, 2, 2, 0, tzinfo=UTC)
-        db.session.execute(insert(Document), [
-            {"code": d.code, "slug": code_slug(d.code), "doc_type": d.doc_type,
-             "title": d.title, "department_id": d.dept, "review_months": 12,
-             "status": "effective", "created_by_id": author, "created_at": at, "version": 1,
-             "external_source": "Chính phủ" if d.doc_type == "external" else None}
-            for d in batch])
-        ids = dict(db.session.execute(select(Document.code, Document.id).where(
-            Document.code.in_([d.code for d in batch]))).all())
-        rows = []
-        for d in batch:
-            for number, text in enumerate(d.texts, 1):
-                current = number == len(d.texts)
-                rows.append({
-                    "document_id": ids[d.code], "number": number,
-                    "status": "effective" if current else "superseded", "reason": "",
-                    "filename": f"{d.number}.docx", "size": len(text),
-                    "sha256": hashlib.sha256(text.encode()).hexdigest(), "text": text,
-                    "author_id": author, "created_at": at, "approver_id": approver,
-                    "review_round": 1, "approved_at": at, "effective_date": date(2025, 1, 2),
-                    "effective_at": at, "commit_sha": "0" * 40, "tag": f"{d.number}/r{number}"})
-        db.session.execute(insert(Revision), rows)
-        db.session.commit()
-        return list(db.session.scalars(select(Revision).where(
-            Revision.document_id.in_(list(ids.values()))).options(
-            selectinload(Revision.document).selectinload(Document.department))))
-
-    def queries(self, kind: str, n: int) -> list[str]:
-        """Return n queries of a kind, drawn from the corpus' own words and codes."""
-        out = []
-        while len(out) < n:
-            words = self.rng.choice(self.sentences).split()
-            at = self.rng.randrange(max(1, len(words) - 3))
-            if kind == "one-word":
-                out.append(self.rng.choice(words))
-            elif kind == "two-word":
-                out.append(" ".join(words[at:at + 2]))
-            elif kind == "phrase":
-                out.append('"' + " ".join(words[at:at + 3]) + '"')
-            elif kind == "prefix":
-                word = fold(self.rng.choice([w for w in VOCAB if len(w) >= 3]))
-                out.append(word[:max(3, len(word) - 1)] + "*")
-            elif kind == "unaccented":
-                out.append(fold(" ".join(words[at:at + 2])))
-            else:
-                code = self.rng.choice(self.codes)
-                spellings = [code, code.replace("-", "."), code.replace("-", " ").lower(),
-                             code.replace("-", "").lower()]
-                out.append(self.rng.choice(spellings))
-        return out
-
-
-class _Spec:
-    __slots__ = ("number", "code", "doc_type", "title", "meta", "dept", "texts")
-
-    def __init__(self, *values):
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
-
-
-def fts_query(kind: str, q: str) -> str:
-    """Return our query in FTS5 syntax (each word quoted; đ folded by hand)."""
-    from docctl.search.analysis import words
-
-    tokens = [_fold_d(w) for w in words(q)]
-    if kind == "phrase" or kind == "code":
-        return '"' + " ".join(tokens) + '"'
-    if kind == "prefix":
-        return f'"{tokens[0]}" *'
-    return " ".join(f'"{t}"' for t in tokens)
 
 
 class Printer:
@@ -241,21 +79,21 @@ def _num(value: float) -> str:
     return f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def run_backend(name: str, docs: int, printer: Printer, tmp: Path) -> None:
-    """Build one backend's world, fill it, and print its figures."""
+def run_backend(name: str, docs: int, printer: Printer, tmp: Path, seconds: float) -> None:
+    """Build one backend's world, serve it with `docctl serve`, and print its figures."""
     from docctl.services import search as search_service
+    from docctl.services import users
 
     target = TARGETS[name]
     print(f"\n{name}: {docs:,} documents (~8 KB of Vietnamese text each)", flush=True)
     data_dir = tmp / name
     app = _app(data_dir, name)
     corpus = Corpus(seed=7, documents=docs)
-    fts = _Fts(tmp / f"{name}-fts5.sqlite")
+    fts = Fts(tmp / f"{name}-fts5.sqlite")
+    queries = {}
     with app.app_context():
         people = world.create_schema_and_people()
         upsert_s, count = _fill(app, corpus, fts, people)
-        people = {u: world.db.session.scalar(select(world.User).where(
-            world.User.username == u)) for u, _role in world.PEOPLE}
         printer.figure("adapter upsert (bulk, incremental)", count / upsert_s, "docs/s",
                        extra=f"{count:,} revisions in {upsert_s:.1f} s")
         t0 = perf_counter()
@@ -264,24 +102,71 @@ def run_backend(name: str, docs: int, printer: Printer, tmp: Path) -> None:
         printer.figure("full reindex from the database", rebuilt / reindex_s, "docs/s",
                        target=target["reindex"], floor=True, fts=fts.rate(),
                        extra=f"{rebuilt:,} revisions in {reindex_s:.1f} s")
-        staff = people["staff"]
+        staff = _person("staff")
+        service = {}
         for kind in KINDS:
-            queries = corpus.queries(kind, QUERIES_PER_KIND)
-            ours = _time_service(search_service, staff, queries)
-            theirs = fts.time_queries([fts_query(kind, q) for q in queries])
-            limit = target["phrase"] if kind == "phrase" else target["p95"]
-            printer.figure(f"{kind} query p95", ours["p95"], "ms", target=limit,
-                           fts=theirs["p95"],
-                           extra=f"p50 {ours['p50']:.1f} ms, FTS5 p50 {theirs['p50']:.2f} ms, "
-                                 f"n={ours['n']}")
-        delays = _publish_delays(search_service, people)
-        printer.figure("publish-to-searchable delay p50", summary(delays)["p50"], "ms",
-                       extra=f"max {max(delays):.0f} ms, n={len(delays)}; "
-                             "index jobs applied + search")
+            queries[kind] = corpus.queries(kind, QUERIES_PER_KIND)
+            service[kind] = _time_service(search_service, staff, queries[kind])
+        token = users.issue_token("staff", world.PASSWORD)
         world.db.session.remove()
-        world.db.engine.dispose()
-    app.extensions["docctl.store"].close()
-    fts.close()
+    headers = {"Authorization": f"Bearer {token}"}
+    log_path = tmp / f"{name}-server.log"
+    try:
+        with Server(data_dir, log_path, env={"DOCCTL_SEARCH_BACKEND": name}) as server:
+            print(f"    · docctl serve ({name}) on 127.0.0.1:{server.port}, pids "
+                  f"{server.pids()}; GET /api/v1/search as staff", flush=True)
+            for kind in KINDS:
+                run = load.sequential(server.port, [_path(q) for q in queries[kind]], headers,
+                                      repeats=REPEATS, warm=10)
+                _require(run, f"{kind} queries")
+                ours, theirs = run.stats(), fts.time_queries(
+                    [fts_query(kind, q) for q in queries[kind]])
+                limit = target["phrase"] if kind == "phrase" else target["p95"]
+                printer.figure(f"{kind} query p95 (HTTP)", ours["p95"], "ms", target=limit,
+                               fts=theirs["p95"],
+                               extra=f"p50 {ours['p50']:.1f} ms, n={ours['n']}; service "
+                                     f"p95 {service[kind]['p95']:.1f} ms; FTS5 p50 "
+                                     f"{theirs['p50']:.2f} ms")
+            mixed = [_path(q) for i in range(QUERIES_PER_KIND) for kind in KINDS
+                     for q in queries[kind][i:i + 1]]
+            run = load.concurrent(server.port, mixed, headers, clients=CLIENTS,
+                                  seconds=seconds)
+            _require(run, "concurrent queries")
+            stats = run.stats()
+            printer.figure(f"throughput, {CLIENTS} clients at once", run.rate, "req/s",
+                           target=target["rps"], floor=True,
+                           extra=f"{run.done:,} answers in {run.seconds:.1f} s, mixed kinds; "
+                                 f"latency p50 {stats['p50']:.0f} / p95 {stats['p95']:.0f} ms;"
+                                 f" failures: {run.failure_text()}")
+            rss, processes = server.rss_mib()
+            printer.figure(f"server memory (master + {processes - 1} workers)", rss, "MiB",
+                           extra="after the load")
+            with app.app_context():
+                delays = _publish_delays(search_service, server.port, headers)
+                world.db.session.remove()
+            printer.figure("publish-to-searchable delay p50", summary(delays)["p50"], "ms",
+                           extra=f"max {max(delays):.0f} ms, n={len(delays)}; from the "
+                                 "publish's commit until GET /api/v1/search finds it")
+    finally:
+        with app.app_context():
+            world.db.engine.dispose()
+        app.extensions["docctl.store"].close()
+        fts.close()
+
+
+def _person(username: str):
+    return world.db.session.scalar(select(world.User).where(world.User.username == username))
+
+
+def _path(q: str) -> str:
+    return "/api/v1/search?q=" + quote(q)
+
+
+def _require(run: load.LoadResult, what: str) -> None:
+    """Stop the bench when the server failed requests: its figures would mean nothing."""
+    if run.failures:
+        raise RuntimeError(f"{what}: the server failed {sum(run.failures.values())} "
+                           f"request(s): {run.failure_text()}")
 
 
 def _app(data_dir: Path, backend: str):
@@ -294,7 +179,7 @@ def _app(data_dir: Path, backend: str):
     return create_app(BenchConfig, SEARCH_BACKEND=backend)
 
 
-def _fill(app, corpus: Corpus, fts: "_Fts", people) -> tuple[float, int]:
+def _fill(app, corpus: Corpus, fts: "Fts", people) -> tuple[float, int]:
     """Insert the corpus into the database and FTS5; index it by adapter upserts."""
     from docctl.search import make_backend
     from docctl.services import search as search_service
@@ -331,79 +216,42 @@ def _time_service(search_service, user, queries: list[str]) -> dict:
     return summary(samples)
 
 
-def _publish_delays(search_service, people) -> list[float]:
-    """Publish through the services; time from the committed publish until search finds it.
+def _publish_delays(search_service, port: int, headers: dict) -> list[float]:
+    """Publish through the services while the server runs; time until its search finds it.
 
-    Publishing applies its own index jobs (catch_up) right after its transaction: that call
-    is timed, plus any job left for apply_pending_jobs, plus the search that finds it.
+    The clock starts when the publish's transaction has committed (publishing then applies
+    its index jobs, which is the first thing timed) and stops when the server, a separate
+    process reading the index, answers a search with the new document.
     """
-    delays = []
-    staff = people["staff"]
+    people = {u: _person(u) for u, _role in world.PEOPLE}
     real_catch_up = search_service.catch_up
-    spent: list[float] = []
+    committed: list[float] = []
 
     def timed_catch_up(**kwargs):
-        t0 = perf_counter()
+        committed.append(perf_counter())
         real_catch_up(**kwargs)
-        spent.append((perf_counter() - t0) * 1000)
 
+    delays = []
     search_service.catch_up = timed_catch_up
     try:
         for i in range(PUBLISHES):
             code = f"QT-PUB{i:02d}"
             world.register(people, code, f"Quy trình đo độ trễ tìm kiếm số {i}")
-            spent.clear()
+            committed.clear()
             world.publish(people, code, world.docx_for(code, 1), "")
-            t0 = perf_counter()
             search_service.apply_pending_jobs()
-            while not search_service.search(staff, code).results:
+            deadline = time.monotonic() + 30
+            while True:
+                status, body = load.get(port, _path(code), headers)
+                if status == 200 and json.loads(body)["total"]:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{code} not found over HTTP 30 s after publishing")
                 time.sleep(0.005)
-            delays.append(sum(spent) + (perf_counter() - t0) * 1000)
+            delays.append((perf_counter() - committed[0]) * 1000)
     finally:
         search_service.catch_up = real_catch_up
     return delays
-
-
-class _Fts:
-    """SQLite FTS5 over the same corpus, engine only."""
-
-    def __init__(self, path: Path):
-        self.db = sqlite3.connect(path)
-        self.db.execute("CREATE VIRTUAL TABLE fts USING fts5(code, title, meta, body, "
-                        "tokenize = 'unicode61 remove_diacritics 2')")
-        self.seconds, self.count = 0.0, 0
-
-    def add(self, batch) -> None:
-        t0 = perf_counter()
-        self.db.executemany("INSERT INTO fts(rowid, code, title, meta, body) "
-                            "VALUES (?, ?, ?, ?, ?)",
-                            [(d.number + 1, _fold_d(d.code), _fold_d(d.title),
-                              _fold_d(d.meta), _fold_d(d.texts[-1])) for d in batch])
-        self.db.commit()
-        self.seconds += perf_counter() - t0
-        self.count += len(batch)
-
-    def rate(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
-
-    def time_queries(self, queries: list[str]) -> dict:
-        samples = []
-        for _ in range(REPEATS):
-            for q in queries:
-                t0 = perf_counter()
-                self.db.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (q,)).fetchone()
-                self.db.execute("SELECT rowid, snippet(fts, 3, '[', ']', '…', 24) FROM fts "
-                                "WHERE fts MATCH ? ORDER BY rank LIMIT 20", (q,)).fetchall()
-                samples.append((perf_counter() - t0) * 1000)
-        return summary(samples)
-
-    def close(self) -> None:
-        self.db.close()
-
-
-def _fold_d(text: str) -> str:
-    # unicode61 drops diacritics but đ/Đ are letters of their own: fold them by hand.
-    return text.replace("đ", "d").replace("Đ", "D")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,18 +259,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer documents")
     parser.add_argument("--backend", choices=["whoosh", "tantivy", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=LOAD_SECONDS,
+                        help="how long the concurrent-clients load runs")
     args = parser.parse_args(argv)
     for name in [n for n in os.environ if n.startswith("DOCCTL_")]:
         del os.environ[name]   # the bench builds its own world
     started = perf_counter()
     printer = Printer()
     tmp = Path(tempfile.mkdtemp(prefix="docctl-search-bench-"))
-    print("Search bench (latencies through docctl.services.search.search in an app context; "
-          "HTTP figures come with the search API)")
+    print(f"Search bench: latencies over HTTP from `docctl serve` (gunicorn, 2 workers), "
+          f"{os.cpu_count()} CPU(s); the clients run in this process on the same machine")
     try:
         for name in (["whoosh", "tantivy"] if args.backend == "both" else [args.backend]):
             docs = QUICK_DOCS[name] if args.quick else TARGETS[name]["docs"]
-            run_backend(name, docs, printer, tmp)
+            run_backend(name, docs, printer, tmp, args.seconds)
     except Exception:
         traceback.print_exc()
         print("\nsearch bench failed: figures above were measured, the rest were not.",

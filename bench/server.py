@@ -33,8 +33,10 @@ def docctl_command() -> list[str]:
 class Server:
     """One `docctl serve` process group, stopped on exit from the with-block."""
 
-    def __init__(self, data_dir: Path, log_path: Path, workers: int = 2):
+    def __init__(self, data_dir: Path, log_path: Path, workers: int = 2,
+                 env: dict[str, str] | None = None):
         self.data_dir = data_dir
+        self.extra_env = dict(env or {})
         self.log_path = log_path
         self.workers = workers
         self.port = free_port()
@@ -42,6 +44,7 @@ class Server:
 
     def __enter__(self) -> "Server":
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCCTL_")}
+        env.update(self.extra_env)
         env.update(DOCCTL_DATA_DIR=str(self.data_dir), DOCCTL_PORT=str(self.port))
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in __exit__)
         self.proc = subprocess.Popen(

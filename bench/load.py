@@ -1,0 +1,120 @@
+"""HTTP load on the real server: one client after another, or many at once."""
+
+import http.client
+import json
+import threading
+from dataclasses import dataclass, field
+from time import perf_counter
+
+from bench.report import summary
+
+
+@dataclass
+class LoadResult:
+    """What a run of requests measured: latencies, completed requests, failures."""
+
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def rate(self) -> float:
+        """Return successful requests per second."""
+        return self.done / self.seconds if self.seconds else 0.0
+
+    def stats(self) -> dict:
+        return summary(self.latencies_ms)
+
+    def failure_text(self) -> str:
+        return ", ".join(f"{n}× {what}" for what, n in sorted(self.failures.items())) or "none"
+
+
+def get(port: int, path: str, headers: dict) -> tuple[int, bytes]:
+    """Send one GET on a new connection (gunicorn's sync workers close each one)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _check(status: int, body: bytes) -> str | None:
+    """Return why a search answer is not a good one, or None."""
+    if status != 200:
+        return f"HTTP {status}"
+    try:
+        json.loads(body)["total"]
+    except (ValueError, KeyError, TypeError):
+        return "not a search answer"
+    return None
+
+
+def sequential(port: int, paths: list[str], headers: dict, *, repeats: int = 2,
+               warm: int = 5) -> LoadResult:
+    """Send the requests one at a time (after a few warm-up ones); time each."""
+    for path in paths[:warm]:
+        get(port, path, headers)
+    result = LoadResult()
+    started = perf_counter()
+    for _ in range(repeats):
+        for path in paths:
+            t0 = perf_counter()
+            status, body = get(port, path, headers)
+            elapsed = (perf_counter() - t0) * 1000
+            problem = _check(status, body)
+            if problem:
+                result.failures[problem] = result.failures.get(problem, 0) + 1
+            else:
+                result.latencies_ms.append(elapsed)
+    result.seconds = perf_counter() - started
+    return result
+
+
+def concurrent(port: int, paths: list[str], headers: dict, *, clients: int = 50,
+               seconds: float = 10.0) -> LoadResult:
+    """Keep `clients` requests in flight for `seconds`; count the answers that came back."""
+    result = LoadResult()
+    lock = threading.Lock()
+    start_gate = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def client(offset: int) -> None:
+        mine: list[float] = []
+        failures: dict[str, int] = {}
+        i = offset
+        start_gate.wait()
+        while perf_counter() < deadline[0]:
+            path = paths[i % len(paths)]
+            i += clients
+            t0 = perf_counter()
+            try:
+                status, body = get(port, path, headers)
+                problem = _check(status, body)
+            except OSError as exc:
+                problem = type(exc).__name__
+            if problem:
+                failures[problem] = failures.get(problem, 0) + 1
+            else:
+                mine.append((perf_counter() - t0) * 1000)
+        with lock:
+            result.latencies_ms.extend(mine)
+            for what, n in failures.items():
+                result.failures[what] = result.failures.get(what, 0) + n
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    started = perf_counter()
+    deadline[0] = started + seconds
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    # Requests in flight at the deadline finish after it: count the time they took too.
+    result.seconds = perf_counter() - started
+    return result
