@@ -1,5 +1,6 @@
 """Vietnamese analysis, query reading, snippets and corrections, without an index."""
 
+import re
 import unicodedata
 
 import pytest
@@ -142,6 +143,32 @@ def test_snippet_marks_folded_matches_and_keeps_markup_as_text():
 def test_snippet_marks_a_phrase_whole_and_prefixes_to_the_word_end():
     segments = snippet("Quy trình kiểm soát tài liệu nội bộ", parse_query('"kiem soat" noi*'))
     assert [s for s, marked in segments if marked] == ["kiểm soát", "nội"]
+
+
+_SNIPPET_TEXT = st.text(alphabet=st.sampled_from(list("aăâdđeêioôơuưy ÁàẢẫặđĐ_-.\n1")),
+                        max_size=80)
+
+
+@given(_SNIPPET_TEXT, st.sampled_from(["a", "ad", "da1", "ươ", "d*", '"a d"', "e_i", "1"]))
+def test_snippet_marks_exactly_the_whole_words_a_plain_regex_finds(text, q):
+    # The compiled patterns check the word start after the first letter (for speed): they
+    # must mark the same places as the obvious look-behind-first regex over folded text.
+    query = parse_query(q)
+    marked = [s for s, hit in snippet(text, query, width=10_000) if hit]
+    # Fold letter by letter, so offsets in the folded text are offsets in the text.
+    folded = "".join(f if len(f := fold(c)) == 1 else c for c in text)
+    units = []
+    for clause in query.clauses:
+        body = r"[\W_]+".join(clause.folded)
+        tail = r"[^\W_]*" if clause.kind == "prefix" else r"(?![^\W_])"
+        units.append(re.compile(r"(?<![^\W_])" + body + tail))
+    spans = sorted({(m.start(), -m.end()) for p in units for m in p.finditer(folded)})
+    expected, end = [], -1
+    for start, neg_end in spans:
+        if start >= end:
+            expected.append(" ".join(text[start:-neg_end].split()))
+            end = -neg_end
+    assert marked == expected
 
 
 def test_snippet_without_a_match_in_the_text_starts_at_the_beginning():
