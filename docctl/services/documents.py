@@ -44,10 +44,18 @@ def is_participant(user: User, revision: Revision) -> bool:
 
 def can_see(user: User, revision: Revision) -> bool:
     """Tell whether the user may see this revision."""
-    if revision.author_id == user.id and has_perm(user.role, Perm.REGISTER):
+    if can_see_without_review(user, revision.status, revision.author_id):
         return True
     return can_see_revision(user.role, revision.status,
                             is_participant=is_participant(user, revision))
+
+
+def can_see_without_review(user: User, status: str, author_id: int | None) -> bool:
+    """Tell whether the user may see a revision without taking part in its review."""
+    # Search re-checks its hits with this alone: its statuses have no review to take part in.
+    if author_id == user.id and has_perm(user.role, Perm.REGISTER):
+        return True
+    return can_see_revision(user.role, status, is_participant=False)
 
 
 def effective_revision(document: Document) -> Revision | None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from docctl.domain.numbering import revision_label
 from docctl.domain.permissions import Perm, has_perm
@@ -37,7 +37,7 @@ from docctl.search import (
 )
 from docctl.search.base import check_sort
 from docctl.services.context import now
-from docctl.services.documents import can_see, require
+from docctl.services.documents import can_see_without_review, require
 
 log = logging.getLogger(__name__)
 
@@ -264,10 +264,12 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
         yield ordered[i:i + _IN_CHUNK]
 
 
+_PENDING = select(IndexJob.revision_id, IndexJob.document_id).where(IndexJob.done_at.is_(None))
+
+
 def _database_overrides(allowed: frozenset[str]) -> tuple[set[int], set[int]]:
     """Return (include, exclude): revisions with pending jobs, judged by the database."""
-    pending = db.session.execute(select(IndexJob.revision_id, IndexJob.document_id).where(
-        IndexJob.done_at.is_(None))).all()
+    pending = db.session.execute(_PENDING).all()
     if not pending:
         return set(), set()
     revision_ids = {r for r, _d in pending if r is not None}
@@ -283,40 +285,47 @@ def _database_overrides(allowed: frozenset[str]) -> tuple[set[int], set[int]]:
     return include, {rid for rid, _status in rows} - include
 
 
-def _load_revisions(ids: set[int]) -> dict[int, Revision]:
-    # Reviews too: can_see asks whether the user takes part in the revision's review.
-    options = [joinedload(Revision.document).joinedload(Document.department),
-               selectinload(Revision.reviews), defer(Revision.text)]
-    found: dict[int, Revision] = {}
+# Built once: composing a select costs more than running it on a page of ids.
+_HITS = (select(Revision.id, Revision.document_id, Revision.status, Revision.author_id,
+                Revision.number, Revision.effective_date, Document.code, Document.title,
+                Document.doc_type, Department.code.label("department"),
+                Department.name.label("department_name"))
+         .join(Document, Revision.document_id == Document.id)
+         .join(Department, Document.department_id == Department.id)
+         .where(Revision.id.in_(bindparam("ids", expanding=True))))
+
+
+def _load_revisions(ids: set[int]) -> dict[int, Row]:
+    """Return the database's rows of the hits: plain columns (ORM objects cost ms a page)."""
+    found: dict[int, Row] = {}
     for chunk in _chunks(ids):
-        for revision in db.session.scalars(select(Revision).where(Revision.id.in_(chunk))
-                                           .options(*options)):
-            found[revision.id] = revision
+        for row in db.session.execute(_HITS, {"ids": chunk}):
+            found[row.id] = row
     return found
 
 
-def _shown(user: User, revision: Revision | None, allowed: frozenset[str],
+def _shown(user: User, revision: Row | None, allowed: frozenset[str],
            doc_type: str | None, department: str | None) -> bool:
     """Re-check a hit against the database: the index never decides who sees what."""
-    if revision is None or revision.status not in allowed or not can_see(user, revision):
+    # allowed holds indexed statuses only (effective, superseded, obsolete): none in review.
+    if revision is None or revision.status not in allowed or \
+            not can_see_without_review(user, revision.status, revision.author_id):
         return False
-    document = revision.document
-    if doc_type and document.doc_type != doc_type:
+    if doc_type and revision.doc_type != doc_type:
         return False
-    return not department or document.department.code == department
+    return not department or revision.department == department
 
 
-def _row(revision: Revision, snippet: list[Segment]) -> ResultRow:
-    document = revision.document
-    return ResultRow(code=document.code, title=document.title, type=document.doc_type,
-                     department=document.department.code,
-                     department_name=document.department.name, revision=revision.number,
+def _row(revision: Row, snippet: list[Segment]) -> ResultRow:
+    return ResultRow(code=revision.code, title=revision.title, type=revision.doc_type,
+                     department=revision.department,
+                     department_name=revision.department_name, revision=revision.number,
                      revision_label=revision_label(revision.number), status=revision.status,
                      effective_date=revision.effective_date, snippet=list(snippet),
                      is_current=revision.status == "effective")
 
 
-def _heal(dropped: list[int], revisions: dict[int, Revision]) -> None:
+def _heal(dropped: list[int], revisions: dict[int, Row]) -> None:
     """Queue a job for hits the database disagrees with, so the index repairs itself."""
     if not dropped:
         return
