@@ -197,10 +197,10 @@ def user_for_token(raw: str) -> User | None:
     """Return the active user owning a valid token, or None."""
     if not raw or len(raw) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw)))
-    if token is None or token.revoked_at is not None or token.expires_at <= now():
-        return None
-    return token.user if token.user.active else None
+    # One query: the API authenticates every request with this.
+    return db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == _token_hash(raw), ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > now(), User.active.is_(True)))
 
 
 def load_session_user(session_id: str) -> User | None:

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from flask import has_request_context, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -23,10 +24,22 @@ def select_locale() -> str:
         "DEFAULT_LOCALE"]
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Cookie sessions for people; none for API calls that carry a bearer token."""
+
+    def open_session(self, app, request):
+        # A token call is signed in by its token: reading and re-signing a cookie it never
+        # sent would only cost time, and answering it with a session cookie would be wrong.
+        if request.path.startswith("/api/") and "Authorization" in request.headers:
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def register_web(app) -> None:
     """Register blueprints, hooks, filters and error handlers."""
     from docctl.web import admin, api, audit, audit_api, auth, documents, main, search
 
+    app.session_interface = SessionInterface()
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -50,7 +63,7 @@ def register_web(app) -> None:
 def _register_hooks(app) -> None:
     @app.before_request
     def session_limits():
-        if request.endpoint == "static":
+        if request.endpoint == "static" or app.session_interface.is_null_session(session):
             return None
         session.permanent = True
         started = session.get("started")

@@ -116,6 +116,21 @@ def test_bad_tokens_are_401(client, users):
         assert response.status_code == 401
 
 
+def test_token_calls_get_no_session_cookie_and_ignore_one(client, token, login_as, users,
+                                                          clock, db):
+    headers = token("staff")
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 200 and response.get_json()["username"] == "staff"
+    assert "Set-Cookie" not in response.headers
+    # A signed-in browser sending a bad token is refused, not let in by its cookie.
+    browser = login_as("controller")
+    assert browser.get("/api/v1/me").get_json()["username"] == "controller"
+    assert browser.get("/api/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+    # Expired and revoked tokens are refused (one query checks both).
+    clock.advance(days=400)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
 def test_password_change_revokes_tokens(client, token, users, db):
     headers = token("staff")
     from docctl.services import users as user_service
