@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import resource
 import threading
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -14,6 +15,7 @@ class LoadResult:
     """What a run of requests measured: latencies, completed requests, failures."""
 
     seconds: float = 0.0
+    client_cpu_seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     failures: dict[str, int] = field(default_factory=dict)
 
@@ -25,6 +27,11 @@ class LoadResult:
     def rate(self) -> float:
         """Return successful requests per second."""
         return self.done / self.seconds if self.seconds else 0.0
+
+    @property
+    def client_cpu_share(self) -> float:
+        """Return the CPU the clients used, in cores (it is taken from the server's two)."""
+        return self.client_cpu_seconds / self.seconds if self.seconds else 0.0
 
     def stats(self) -> dict:
         return summary(self.latencies_ms)
@@ -110,6 +117,7 @@ def concurrent(port: int, paths: list[str], headers: dict, *, clients: int = 50,
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
     for thread in threads:
         thread.start()
+    cpu_before = _cpu_seconds()
     started = perf_counter()
     deadline[0] = started + seconds
     start_gate.wait()
@@ -117,4 +125,10 @@ def concurrent(port: int, paths: list[str], headers: dict, *, clients: int = 50,
         thread.join()
     # Requests in flight at the deadline finish after it: count the time they took too.
     result.seconds = perf_counter() - started
+    result.client_cpu_seconds = _cpu_seconds() - cpu_before
     return result
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -137,7 +137,8 @@ def run_backend(name: str, docs: int, printer: Printer, tmp: Path, seconds: floa
                            target=target["rps"], floor=True,
                            extra=f"{run.done:,} answers in {run.seconds:.1f} s, mixed kinds; "
                                  f"latency p50 {stats['p50']:.0f} / p95 {stats['p95']:.0f} ms;"
-                                 f" failures: {run.failure_text()}")
+                                 f" the clients used {run.client_cpu_share:.2f} of a core; "
+                                 f"failures: {run.failure_text()}")
             rss, processes = server.rss_mib()
             printer.figure(f"server memory (master + {processes - 1} workers)", rss, "MiB",
                            extra="after the load")
