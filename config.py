@@ -44,6 +44,8 @@ class Config:
     STORE_LOCK_TIMEOUT = 30.0
     SEARCH_BACKEND = "whoosh"    # "tantivy" for large registers (a province's agencies)
     SEARCH_PAGE_SIZE = 20
+    SOFFICE_PATH = ""            # LibreOffice's soffice for PDF copies; empty: look on PATH
+    PDF_TIMEOUT = 60.0           # seconds one PDF conversion may take
     COOKIE_SECURE = False        # set True behind HTTPS
     TESTING = False
     WTF_CSRF_ENABLED = True

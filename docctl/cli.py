@@ -131,7 +131,7 @@ def verify(no_fsck: bool):
 @click.command()
 @with_appcontext
 def reindex():
-    """Rebuild the search index from the database and the git store."""
+    """Rebuild the search index from the revisions' texts in the database."""
     from docctl.services import search as searching
 
     bar = None

@@ -9,7 +9,7 @@ from docctl.extensions import csrf, limiter
 from docctl.services import asof, copies, documents, publishing, reviews, signatures, users
 from docctl.services import compare as comparing
 from docctl.web.access import current_actor, login_required, permission_required, public
-from docctl.web.documents import parse_date, send_download
+from docctl.web.documents import copy_kind, parse_date, send_download
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
@@ -165,8 +165,7 @@ def revision_get(code: str, number: int):
 @bp.route("/documents/<code>/revisions/<int:number>/file", methods=["GET"])
 @login_required
 def revision_file(code: str, number: int):
-    copy = copies.controlled_copy(current_actor(), code, number,
-                                  kind="original" if request.args.get("original") else "auto",
+    copy = copies.controlled_copy(current_actor(), code, number, kind=copy_kind(),
                                   fmt=request.args.get("format", "docx"))
     return send_download(copy)
 

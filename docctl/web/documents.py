@@ -34,6 +34,12 @@ def parse_date(value: str | None, field: str) -> date:
     return day
 
 
+def copy_kind() -> str:
+    """Return the copy a download asks for: the unstamped original only for ?original=1."""
+    flag = request.args.get("original", "").strip().lower()
+    return "original" if flag in ("1", "true", "yes", "on") else "auto"
+
+
 def send_download(copy) -> object:
     """Send a copy as an attachment (RFC 6266/5987 name), never rendered inline."""
     response = send_file(io.BytesIO(copy.data), mimetype=copy.mimetype, as_attachment=True,
@@ -147,8 +153,7 @@ def revision(code: str, number: int):
 @bp.route("/<code>/revisions/<int:number>/download")
 @login_required
 def download(code: str, number: int):
-    copy = copies.controlled_copy(current_actor(), code, number,
-                                  kind="original" if request.args.get("original") else "auto",
+    copy = copies.controlled_copy(current_actor(), code, number, kind=copy_kind(),
                                   fmt=request.args.get("format", "docx"))
     return send_download(copy)
 

@@ -60,6 +60,10 @@ def test_journey_through_pages(users, login_as, departments, db):
     original = secretary.get("/documents/QT-01/revisions/1/download?original=1")
     assert original.data == docx_bytes()        # the stored bytes, exactly as approved
     assert staff.get("/documents/QT-01/revisions/1/download?original=1").status_code == 403
+    # Only an explicit yes asks for the original: ?original=0 is the stamped copy.
+    for no in ("0", "false", ""):
+        copy = secretary.get(f"/documents/QT-01/revisions/1/download?original={no}")
+        assert copy.data != docx_bytes() and "CONTROLLED COPY" in extract_text(copy.data)
     # R9: the server's clock, not the client's, stamps the approval.
     event = db.session.query(AuditEvent).filter_by(action="approved").one()
     assert not event.at.isoformat().startswith("2001")
