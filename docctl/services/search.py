@@ -35,7 +35,9 @@ from docctl.search import (
     make_backend,
     parse_query,
 )
+from docctl.search.analysis import ParsedQuery
 from docctl.search.base import check_sort
+from docctl.search.snippets import snippet
 from docctl.services.context import now
 from docctl.services.documents import can_see_without_review, require
 
@@ -121,7 +123,7 @@ def search(user: User, q: str | None, *, doc_type: str | None = None,
     for hit in result.hits:
         revision = revisions.get(hit.revision_id)
         if _shown(user, revision, allowed, doc_type, department):
-            rows.append(_row(revision, hit.snippet))
+            rows.append(_row(revision, parsed))
         else:
             dropped.append(hit.revision_id)
     if dropped:
@@ -287,7 +289,8 @@ def _database_overrides(allowed: frozenset[str]) -> tuple[set[int], set[int]]:
 
 # Built once: composing a select costs more than running it on a page of ids.
 _HITS = (select(Revision.id, Revision.document_id, Revision.status, Revision.author_id,
-                Revision.number, Revision.effective_date, Document.code, Document.title,
+                Revision.number, Revision.effective_date, Revision.text, Document.code,
+                Document.title,
                 Document.doc_type, Department.code.label("department"),
                 Department.name.label("department_name"))
          .join(Document, Revision.document_id == Document.id)
@@ -297,6 +300,8 @@ _HITS = (select(Revision.id, Revision.document_id, Revision.status, Revision.aut
 
 def _load_revisions(ids: set[int]) -> dict[int, Row]:
     """Return the database's rows of the hits: plain columns (ORM objects cost ms a page)."""
+    # The text comes too: snippets are cut from the database's text, so the index need not
+    # store 8 KB a revision, and a snippet always shows what the database holds.
     found: dict[int, Row] = {}
     for chunk in _chunks(ids):
         for row in db.session.execute(_HITS, {"ids": chunk}):
@@ -316,12 +321,13 @@ def _shown(user: User, revision: Row | None, allowed: frozenset[str],
     return not department or revision.department == department
 
 
-def _row(revision: Row, snippet: list[Segment]) -> ResultRow:
+def _row(revision: Row, parsed: ParsedQuery) -> ResultRow:
     return ResultRow(code=revision.code, title=revision.title, type=revision.doc_type,
                      department=revision.department,
                      department_name=revision.department_name, revision=revision.number,
                      revision_label=revision_label(revision.number), status=revision.status,
-                     effective_date=revision.effective_date, snippet=list(snippet),
+                     effective_date=revision.effective_date,
+                     snippet=snippet(revision.text or "", parsed),
                      is_current=revision.status == "effective")
 
 
