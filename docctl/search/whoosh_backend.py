@@ -12,6 +12,7 @@ from whoosh import fields, index, scoring
 from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.formats import Frequency, Positions
+from whoosh.idsets import BitSet
 from whoosh.index import LockError
 from whoosh.matching import Matcher, NullMatcher
 from whoosh.system import _INT_SIZE, pack_uint
@@ -33,8 +34,9 @@ from docctl.search.base import (
     code_sort_key,
     date_sort_key,
 )
-from docctl.search.snippets import snippet
 from docctl.search.suggest import corrections
+
+_FILTER_CACHE = 32
 
 
 class PreAnalysedExactFrequency(Frequency):
@@ -321,19 +323,20 @@ class WhooshBackend:
         sort = check_sort(sort)
         offset, limit = max(0, offset), max(0, limit)
         # One pass that scores every match is cheaper in Whoosh than top-N plus a count.
-        options: dict = {"filter": _filter_query(scope), "limit": None}
+        options: dict = {"limit": None}
         if sort == "code":
             options["sortedby"] = "code_sort"
         elif sort == "date":
             options.update(sortedby="date_sort", reverse=True)
 
         def run(searcher):
-            results = searcher.search(_query(query), **options)
+            results = searcher.search(_query(query), filter=_filter_docs(searcher, scope),
+                                      **options)
             hits = []
             for hit in results[offset:offset + limit]:
                 doc = IndexDoc.from_json(hit["doc"])
                 score = float(hit.score or 0.0) if sort == "relevance" else 0.0
-                hits.append(Hit(doc.revision_id, doc.code, score, snippet(doc.text, query)))
+                hits.append(Hit(doc.revision_id, doc.code, score))
             return SearchResult(len(results), hits)
 
         return self._with_searcher(run)
@@ -463,6 +466,20 @@ def _filter_query(scope: Filter) -> wq.Query | None:
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+def _filter_docs(searcher, scope: Filter) -> BitSet | None:
+    """Return the documents a filter lets through, kept with the searcher for the next query."""
+    # Most searches share one filter (staff: effective only); computing it cost a sixth of a
+    # query. The searcher is replaced when the index changes, and its cache with it.
+    cache = searcher.__dict__.setdefault("_docctl_filters", {})
+    if scope not in cache:
+        query = _filter_query(scope)
+        if len(cache) >= _FILTER_CACHE:
+            cache.clear()
+        cache[scope] = None if query is None else BitSet(
+            searcher.docs_for_query(query), size=searcher.doc_count_all())
+    return cache[scope]
 
 
 def _allowed_docs(searcher, scope: Filter) -> set[int] | None:

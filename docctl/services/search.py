@@ -49,7 +49,7 @@ BATCH = 200
 REBUILD_BATCH = 500
 LOCK_WAIT = 15.0
 # From this size on a rebuild analyses in worker processes (one per CPU, at most two).
-PARALLEL_REBUILD = 1_000
+PARALLEL_REBUILD = 300
 REBUILD_LOCK_WAIT = 600.0
 _IN_CHUNK = 500
 # Words about a document that are not in its text: type names as agencies write them.
