@@ -19,7 +19,8 @@ MENTION_BOOST = 2.0    # a code mentioned in the text
 LOCK_WAIT = 30.0
 SORTS = ("relevance", "code", "date")
 # Bumped when the schema or the analysis changes: an older index is then rebuilt.
-SCHEMA_VERSION = 4
+# 5: tantivy splits and folds words itself (tantivy_analysis.py).
+SCHEMA_VERSION = 5
 MARKER = "docctl-index.json"
 
 Segment = tuple[str, bool]

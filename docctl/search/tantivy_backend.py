@@ -1,8 +1,7 @@
-"""The tantivy backend: the only module that imports tantivy."""
+"""The tantivy backend: with tantivy_analysis.py, the only modules that import tantivy."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Collection, Iterable
@@ -10,7 +9,7 @@ from collections.abc import Collection, Iterable
 import tantivy
 from tantivy import Occur, Order, Query
 
-from docctl.search import analysis, location
+from docctl.search import location
 from docctl.search.analysis import Clause, ParsedQuery
 from docctl.search.base import (
     CODE_BOOST,
@@ -29,9 +28,16 @@ from docctl.search.base import (
 )
 from docctl.search.snippets import snippet
 from docctl.search.suggest import corrections
+from docctl.search.tantivy_analysis import (
+    CODES,
+    FOLDED,
+    WORDS,
+    QueryWords,
+    analyzers,
+    prepare,
+    regex_literal,
+)
 
-# Words arrive analysed and joined by spaces (analysis.py): split on whitespace, nothing else.
-TOKENIZER = "docctl_words"
 HEAP = 64_000_000
 BULK_THREADS = 2
 
@@ -43,9 +49,9 @@ def _schema() -> tantivy.Schema:
     builder.add_bytes_field("doc", stored=True)
     builder.add_bytes_field("text", stored=True)
     # Exact words rank, folded words match: only the folded fields need positions.
-    builder.add_text_field("exact", tokenizer_name=TOKENIZER, index_option="freq")
-    builder.add_text_field("folded", tokenizer_name=TOKENIZER)
-    builder.add_text_field("codes", tokenizer_name=TOKENIZER, index_option="freq")
+    builder.add_text_field("exact", tokenizer_name=WORDS, index_option="freq")
+    builder.add_text_field("folded", tokenizer_name=FOLDED)
+    builder.add_text_field("codes", tokenizer_name=CODES, index_option="freq")
     builder.add_text_field("code_key", tokenizer_name="raw", index_option="freq")
     for name in ("status", "doc_type", "department"):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
@@ -54,9 +60,9 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def _register(ix: tantivy.Index) -> None:
-    ix.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(
-        tantivy.Tokenizer.whitespace()).build())
+def _register(ix: tantivy.Index, found: dict[str, tantivy.TextAnalyzer]) -> None:
+    for name, analyzer in found.items():
+        ix.register_tokenizer(name, analyzer)
 
 
 class TantivyBackend:
@@ -67,6 +73,8 @@ class TantivyBackend:
     def __init__(self):
         self._ix: tantivy.Index | None = None
         self._schema = _schema()
+        self._analyzers = analyzers()
+        self._words = QueryWords(self._analyzers)
         self._lock = threading.Lock()
 
     def open(self, path: str, *, create: bool = False) -> None:
@@ -78,7 +86,7 @@ class TantivyBackend:
             else:
                 location.check_marker(path, self.name)
                 self._ix = tantivy.Index.open(path)
-            _register(self._ix)
+            _register(self._ix, self._analyzers)
             self._ix.config_reader("Manual")
         except SearchUnavailable:
             raise
@@ -128,17 +136,16 @@ class TantivyBackend:
 
     def load(self, batches: Iterable[list[IndexDoc]], *, workers: int = 1) -> int:
         """Fill a new, empty index in one writer and one commit; return the count."""
+        # No worker processes (workers is ignored): tantivy analyses in its writer threads, and
+        # what is left here costs less than shipping the text to another process and back.
         count = 0
-        # Start the analysis (and its worker processes) before the writer starts threads.
-        prepared = analysis.analysed(batches, workers)
-        first = next(prepared, [])
 
         def work(writer):
             nonlocal count
-            for pairs in itertools.chain([first], prepared):
-                for doc, fields_ in pairs:
-                    writer.add_document(_document(doc, fields_))
-                count += len(pairs)
+            for docs in batches:
+                for doc in docs:
+                    writer.add_document(_document(doc))
+                count += len(docs)
 
         self._write(work, threads=BULK_THREADS)
         return count
@@ -236,7 +243,8 @@ class TantivyBackend:
                     seen[term] = searcher.search(self._filtered(probe, scope), 1).count or 0
                 return seen[term]
 
-            return corrections(query, visible_df, prefix_terms, limit)
+            return corrections(self._words.for_suggestions(query), visible_df, prefix_terms,
+                               limit)
 
         return self._read(run)
 
@@ -265,25 +273,30 @@ class TantivyBackend:
     # Queries are built from tokens only: user text never reaches a query parser.
     def _terms(self, kind: str, field: str, word: str) -> Query:
         if kind == "prefix":
-            # Words hold letters and digits only, so they are literal in a regex.
-            return Query.regex_query(self._schema, field, word + ".*")
+            # Folding may turn a letter into punctuation ("⑴" → "(1)"): escape it.
+            return Query.regex_query(self._schema, field, regex_literal(word) + ".*")
         return Query.term_query(self._schema, field, word)
 
     def _clause(self, clause: Clause) -> Query:
-        exact, folded = list(clause.exact), list(clause.folded)
-        if clause.kind == "phrase":
+        terms = self._words.clause(clause)
+        if terms is not None and terms.kind == "phrase":
             # The folded phrase matches; its exact words only rank.
             return Query.boolean_query(
-                [(Occur.Must, Query.phrase_query(self._schema, "folded", folded))]
+                [(Occur.Must, Query.phrase_query(self._schema, "folded", list(terms.folded)))]
                 + [(Occur.Should, Query.boost_query(self._terms("word", "exact", w),
                                                     EXACT_BOOST))
-                   for w in clause.marked_words])
-        kind = clause.kind
-        subs = [self._terms(kind, "folded", folded[0])]
-        if clause.has_diacritics:
-            subs.append(Query.boost_query(self._terms(kind, "exact", exact[0]), EXACT_BOOST))
+                   for w in terms.marked_words])
+        subs = []
+        if terms is not None:
+            subs.append(self._terms(terms.kind, "folded", terms.folded[0]))
+            if terms.has_diacritics:
+                subs.append(Query.boost_query(self._terms(terms.kind, "exact", terms.exact[0]),
+                                              EXACT_BOOST))
         if clause.may_be_code:
-            subs.append(self._terms(kind, "codes", folded[0]))
+            # Code keys are folded by analysis.py, so the query's own folding finds them.
+            subs.append(self._terms(clause.kind, "codes", clause.folded[0]))
+        if not subs:
+            return Query.empty_query()   # a word no field can hold
         return Query.boolean_query([(Occur.Should, q) for q in subs])
 
     def _query(self, query: ParsedQuery) -> Query:
@@ -329,13 +342,13 @@ class TantivyBackend:
                                     (Occur.Must, Query.const_score_query(allowed, 0.0))])
 
 
-def _document(doc: IndexDoc, fields_: analysis.Analysed | None = None) -> tantivy.Document:
-    fields_ = fields_ or analysis.analyse(doc)
+def _document(doc: IndexDoc) -> tantivy.Document:
+    ready = prepare(doc)
+    # The same lowered sections twice: tantivy splits (and folds) each field on its own.
     return tantivy.Document(
         rid=doc.revision_id, doc=doc.to_json(with_text=False).encode("utf-8"),
-        text=doc.text.encode("utf-8"), exact=fields_.exact,
-        folded=fields_.folded, codes=fields_.codes,
-        code_key=fields_.code_key, status=doc.status, doc_type=doc.doc_type,
+        text=ready.text, exact=ready.sections, folded=ready.sections, codes=ready.codes,
+        code_key=ready.code_key, status=doc.status, doc_type=doc.doc_type,
         department=doc.department, code_sort=code_sort_key(doc.code, doc.number),
         date_sort=date_sort_key(doc.effective_date, doc.revision_id))
 
