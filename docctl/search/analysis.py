@@ -105,7 +105,7 @@ def code_key(code: str | None) -> str:
 def mentioned_codes(text: str) -> list[str]:
     """Return the code keys of code-like tokens in text (letters and digits, joined)."""
     found: dict[str, None] = {}
-    last_chunk = -1
+    last_chunk = -2   # not -1: that is where a chunk at the very start of the text begins
     # Look only around a separator next to a digit: a full regex scan costs too much.
     for anchor in _CODE_ANCHOR.finditer(text):
         start = max(text.rfind(" ", 0, anchor.start()), text.rfind("\n", 0, anchor.start()))

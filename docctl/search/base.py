@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Protocol
 
@@ -19,8 +19,8 @@ MENTION_BOOST = 2.0    # a code mentioned in the text
 LOCK_WAIT = 30.0
 SORTS = ("relevance", "code", "date")
 # Bumped when the schema or the analysis changes: an older index is then rebuilt.
-# 5: tantivy splits and folds words itself (tantivy_analysis.py).
-SCHEMA_VERSION = 5
+# 5: tantivy splits and folds words itself (tantivy_analysis.py). 6: no stored text.
+SCHEMA_VERSION = 6
 MARKER = "docctl-index.json"
 
 Segment = tuple[str, bool]
@@ -100,12 +100,11 @@ class Filter:
 
 @dataclass(frozen=True)
 class Hit:
-    """One matching revision, with the passage that matched as plain-text segments."""
+    """One matching revision (the search service cuts its snippet from the database's text)."""
 
     revision_id: int
     document_code: str
     score: float
-    snippet: list[Segment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -129,9 +128,6 @@ class SearchBackend(Protocol):
 
     def load(self, batches: Iterable[list[IndexDoc]], *, workers: int = 1) -> int:
         """Fill a new, empty index in one writer and one commit; return the count."""
-
-    def set_status(self, revision_id: int, status: str) -> None:
-        """Change the status of one indexed revision."""
 
     def remove(self, revision_ids: Collection[int]) -> None:
         """Delete revisions from the index (absent ones are ignored)."""

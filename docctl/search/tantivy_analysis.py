@@ -91,10 +91,7 @@ def code_chunks(raw: bytes) -> str:
     """
     marked = raw.translate(_ANCHOR_BYTES)
     at = marked.find(b"-0")
-    # mentioned_codes() skips a chunk that starts its text (last_chunk starts at -1): only a
-    # chunk that started the text goes first, the others come after a space.
-    first = max(marked.rfind(b" ", 0, at), marked.rfind(b"\n", 0, at)) if at >= 0 else -1
-    chunks = [] if first < 0 else [b""]
+    chunks = []
     while at >= 0:
         start = max(marked.rfind(b" ", 0, at), marked.rfind(b"\n", 0, at)) + 1
         end = min((i for i in (marked.find(b" ", at), marked.find(b"\n", at)) if i >= 0),

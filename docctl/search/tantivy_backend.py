@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Collection, Iterable
@@ -26,7 +27,6 @@ from docctl.search.base import (
     code_sort_key,
     date_sort_key,
 )
-from docctl.search.snippets import snippet
 from docctl.search.suggest import corrections
 from docctl.search.tantivy_analysis import (
     CODES,
@@ -45,9 +45,7 @@ BULK_THREADS = 2
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("rid", stored=True, indexed=True, fast=True)
-    # Stored apart: a hit needs the text for its snippet, not a JSON parse of it.
     builder.add_bytes_field("doc", stored=True)
-    builder.add_bytes_field("text", stored=True)
     # Exact words rank, folded words match: only the folded fields need positions.
     builder.add_text_field("exact", tokenizer_name=WORDS, index_option="freq")
     builder.add_text_field("folded", tokenizer_name=FOLDED)
@@ -76,6 +74,8 @@ class TantivyBackend:
         self._analyzers = analyzers()
         self._words = QueryWords(self._analyzers)
         self._lock = threading.Lock()
+        self._path = ""
+        self._seen: tuple | None = None   # meta.json as it was at the last reload
 
     def open(self, path: str, *, create: bool = False) -> None:
         """Open the index at path (create it empty if asked) or raise SearchUnavailable."""
@@ -88,6 +88,7 @@ class TantivyBackend:
                 self._ix = tantivy.Index.open(path)
             _register(self._ix, self._analyzers)
             self._ix.config_reader("Manual")
+            self._path, self._seen = path, None
         except SearchUnavailable:
             raise
         except Exception as exc:
@@ -150,28 +151,22 @@ class TantivyBackend:
         self._write(work, threads=BULK_THREADS)
         return count
 
-    def set_status(self, revision_id: int, status: str) -> None:
-        """Change the status of one indexed revision (tantivy re-adds the document)."""
-        stored = self._stored(revision_id)
-        if stored is not None:
-            self.upsert([stored.with_status(status)])
-
     def remove(self, revision_ids: Collection[int]) -> None:
         """Delete revisions from the index (absent ones are ignored)."""
         if revision_ids:
             self._write(lambda w: [w.delete_documents_by_term("rid", int(i))
                                    for i in revision_ids])
 
-    def _stored(self, revision_id: int) -> IndexDoc | None:
-        searcher = self._searcher()
-        found = searcher.search(Query.term_query(self._schema, "rid", int(revision_id)), 1).hits
-        return _doc(searcher, found[0][1]) if found else None
-
     def _searcher(self) -> tantivy.Searcher:
         try:
             with self._lock:
                 ix = self._index()
-                ix.reload()   # see commits of other processes too
+                # See commits of other processes too; a commit rewrites meta.json, and a
+                # stat costs far less than a reload on every query.
+                seen = _meta_identity(self._path)
+                if seen is None or seen != self._seen:
+                    ix.reload()
+                    self._seen = seen
                 return ix.searcher()
         except SearchUnavailable:
             raise
@@ -201,7 +196,7 @@ class TantivyBackend:
             for value, address in result.hits[:limit]:
                 doc = _doc(searcher, address)
                 score = float(value) if sort == "relevance" else 0.0
-                hits.append(Hit(doc.revision_id, doc.code, score, snippet(doc.text, query)))
+                hits.append(Hit(doc.revision_id, doc.code, score))
             return SearchResult(int(result.count or 0), hits)
 
         return self._read(run)
@@ -342,12 +337,20 @@ class TantivyBackend:
                                     (Occur.Must, Query.const_score_query(allowed, 0.0))])
 
 
+def _meta_identity(path: str) -> tuple | None:
+    try:
+        stat = os.stat(os.path.join(path, "meta.json"))
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 def _document(doc: IndexDoc) -> tantivy.Document:
     ready = prepare(doc)
     # The same lowered sections twice: tantivy splits (and folds) each field on its own.
     return tantivy.Document(
         rid=doc.revision_id, doc=doc.to_json(with_text=False).encode("utf-8"),
-        text=ready.text, exact=ready.sections, folded=ready.sections, codes=ready.codes,
+        exact=ready.sections, folded=ready.sections, codes=ready.codes,
         code_key=ready.code_key, status=doc.status, doc_type=doc.doc_type,
         department=doc.department, code_sort=code_sort_key(doc.code, doc.number),
         date_sort=date_sort_key(doc.effective_date, doc.revision_id))
@@ -355,5 +358,4 @@ def _document(doc: IndexDoc) -> tantivy.Document:
 
 def _doc(searcher: tantivy.Searcher, address) -> IndexDoc:
     stored = searcher.doc(address)
-    return IndexDoc.from_json(bytes(stored.get_first("doc")),
-                              bytes(stored.get_first("text") or b"").decode("utf-8"))
+    return IndexDoc.from_json(bytes(stored.get_first("doc")))

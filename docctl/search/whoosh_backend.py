@@ -275,21 +275,10 @@ class WhooshBackend:
         except LockError:
             raise SearchBusy("the search index is locked by another writer") from None
 
-    def set_status(self, revision_id: int, status: str) -> None:
-        """Change the status of one indexed revision (Whoosh re-adds the document)."""
-        stored = self._stored(revision_id)
-        if stored is not None:
-            self.upsert([stored.with_status(status)])
-
     def remove(self, revision_ids: Collection[int]) -> None:
         """Delete revisions from the index (absent ones are ignored)."""
         if revision_ids:
             self._write(lambda w: [w.delete_by_term("rid", str(i)) for i in revision_ids])
-
-    def _stored(self, revision_id: int) -> IndexDoc | None:
-        with self._index().searcher() as searcher:
-            found = searcher.document(rid=str(revision_id))
-        return IndexDoc.from_json(found["doc"]) if found else None
 
     def _with_searcher(self, work):
         with self._lock:
@@ -408,7 +397,9 @@ def _prepare(docs: list[IndexDoc]) -> list[dict]:
 
 def _fields(doc: IndexDoc, fields_: analysis.Analysed | None = None) -> dict:
     fields_ = fields_ or analysis.analyse(doc)
-    return {"rid": str(doc.revision_id), "doc": doc.to_json(), "exact": fields_.exact,
+    # The text is not stored: snippets are cut from the database's copy.
+    return {"rid": str(doc.revision_id), "doc": doc.to_json(with_text=False),
+            "exact": fields_.exact,
             "folded": fields_.folded, "codes": fields_.codes,
             "code_key": fields_.code_key, "status": doc.status, "doc_type": doc.doc_type,
             "department": doc.department, "code_sort": code_sort_key(doc.code, doc.number),

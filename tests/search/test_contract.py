@@ -161,7 +161,7 @@ def test_pages_cover_the_total(index):
 
 
 def test_status_change_and_removal(index):
-    index.set_status(1, "superseded")
+    index.upsert([CORPUS[0].with_status("superseded")])
     assert ids(index, "kiem soat", statuses=EFFECTIVE) == []
     assert index.revision_ids(EFFECTIVE) == {2: "effective", 3: "effective", 4: "effective",
                                              5: "effective"}

@@ -135,8 +135,13 @@ def test_code_chunks_keep_every_code_mentioned_codes_finds(text):
 
 def test_code_chunks_hold_only_the_chunks_around_codes():
     text = "Dùng mẫu BM-07-02 theo\nQT.01; mục 1.2.3 và tài-liệu"
-    assert code_chunks(text.encode()) == " BM-07-02 QT.01; 1.2.3"
+    assert code_chunks(text.encode()) == "BM-07-02 QT.01; 1.2.3"
     assert mentioned_codes(code_chunks(text.encode())) == ["bm0702", "qt01"]
+
+
+def test_a_code_at_the_very_start_of_the_text_is_found():
+    assert mentioned_codes("BM-07-02 là biểu mẫu") == ["bm0702"]
+    assert mentioned_codes(code_chunks("BM-07-02 là biểu mẫu".encode())) == ["bm0702"]
 
 
 @pytest.fixture

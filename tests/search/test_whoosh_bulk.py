@@ -182,7 +182,7 @@ def test_rebuild_ranks_as_incremental_upserts(docs, tmp_path, monkeypatch, worke
         assert ranked(loaded, q) == ranked(incremental, q), q
     assert loaded.revision_ids() == incremental.revision_ids()
     # The loaded index takes incremental changes like any other.
-    loaded.set_status(docs[0].revision_id, "obsolete")
+    loaded.upsert([docs[0].with_status("obsolete")])
     loaded.remove([docs[1].revision_id])
     assert loaded.revision_ids()[docs[0].revision_id] == "obsolete"
     assert docs[1].revision_id not in loaded.revision_ids()
