@@ -76,6 +76,7 @@ class TantivyBackend:
         self._lock = threading.Lock()
         self._path = ""
         self._seen: tuple | None = None   # meta.json as it was at the last reload
+        self._reloaded = 0.0
 
     def open(self, path: str, *, create: bool = False) -> None:
         """Open the index at path (create it empty if asked) or raise SearchUnavailable."""
@@ -162,11 +163,12 @@ class TantivyBackend:
             with self._lock:
                 ix = self._index()
                 # See commits of other processes too; a commit rewrites meta.json, and a
-                # stat costs far less than a reload on every query.
-                seen = _meta_identity(self._path)
-                if seen is None or seen != self._seen:
+                # stat costs far less than a reload on every query. Still reload once a
+                # second: a rewrite within one clock tick may reuse the inode and the size.
+                seen, moment = _meta_identity(self._path), time.monotonic()
+                if seen is None or seen != self._seen or moment - self._reloaded > 1.0:
                     ix.reload()
-                    self._seen = seen
+                    self._seen, self._reloaded = seen, moment
                 return ix.searcher()
         except SearchUnavailable:
             raise
