@@ -31,6 +31,7 @@ from bench import load, world  # noqa: E402
 from bench.report import summary  # noqa: E402
 from bench.search_corpus import Corpus, Fts, fts_query  # noqa: E402
 from bench.server import Server  # noqa: E402
+from docctl.services import indexing  # noqa: E402
 
 TARGETS = {
     "whoosh": {"docs": 2_000, "p95": 50.0, "phrase": 150.0, "reindex": 200.0, "rps": None},
@@ -81,8 +82,8 @@ def _num(value: float) -> str:
 
 def run_backend(name: str, docs: int, printer: Printer, tmp: Path, seconds: float) -> None:
     """Build one backend's world, serve it with `docctl serve`, and print its figures."""
+    from docctl.services import indexing, users
     from docctl.services import search as search_service
-    from docctl.services import users
 
     target = TARGETS[name]
     print(f"\n{name}: {docs:,} documents (~8 KB of Vietnamese text each)", flush=True)
@@ -97,7 +98,7 @@ def run_backend(name: str, docs: int, printer: Printer, tmp: Path, seconds: floa
         printer.figure("adapter upsert (bulk, incremental)", count / upsert_s, "docs/s",
                        extra=f"{count:,} revisions in {upsert_s:.1f} s")
         t0 = perf_counter()
-        rebuilt = search_service.reindex()
+        rebuilt = indexing.reindex()
         reindex_s = perf_counter() - t0
         printer.figure("full reindex from the database", rebuilt / reindex_s, "docs/s",
                        target=target["reindex"], floor=True, fts=fts.rate(),
@@ -183,7 +184,6 @@ def _app(data_dir: Path, backend: str):
 def _fill(app, corpus: Corpus, fts: "Fts", people) -> tuple[float, int]:
     """Insert the corpus into the database and FTS5; index it by adapter upserts."""
     from docctl.search import make_backend
-    from docctl.services import search as search_service
 
     index_dir = app.config["INDEX_DIR"]
     shutil.rmtree(index_dir, ignore_errors=True)
@@ -196,7 +196,7 @@ def _fill(app, corpus: Corpus, fts: "Fts", people) -> tuple[float, int]:
         revisions = corpus.insert(world.db, author, approver, batch)
         fts.add(batch)
         t0 = perf_counter()
-        backend.upsert([search_service.index_doc(r) for r in revisions])
+        backend.upsert([indexing.index_doc(r) for r in revisions])
         upsert_s += perf_counter() - t0
         count += len(revisions)
         world.db.session.expunge_all()
@@ -225,7 +225,7 @@ def _publish_delays(search_service, port: int, headers: dict) -> list[float]:
     process reading the index, answers a search with the new document.
     """
     people = {u: _person(u) for u, _role in world.PEOPLE}
-    real_catch_up = search_service.catch_up
+    real_catch_up = indexing.catch_up
     committed: list[float] = []
 
     def timed_catch_up(**kwargs):
@@ -233,14 +233,14 @@ def _publish_delays(search_service, port: int, headers: dict) -> list[float]:
         real_catch_up(**kwargs)
 
     delays = []
-    search_service.catch_up = timed_catch_up
+    indexing.catch_up = timed_catch_up
     try:
         for i in range(PUBLISHES):
             code = f"QT-PUB{i:02d}"
             world.register(people, code, f"Quy trình đo độ trễ tìm kiếm số {i}")
             committed.clear()
             world.publish(people, code, world.docx_for(code, 1), "")
-            search_service.apply_pending_jobs()
+            indexing.apply_pending_jobs()
             deadline = time.monotonic() + 30
             while True:
                 status, body = load.get(port, _path(code), headers)
@@ -251,7 +251,7 @@ def _publish_delays(search_service, port: int, headers: dict) -> list[float]:
                 time.sleep(0.005)
             delays.append((perf_counter() - committed[0]) * 1000)
     finally:
-        search_service.catch_up = real_catch_up
+        indexing.catch_up = real_catch_up
     return delays
 
 

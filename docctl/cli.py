@@ -38,7 +38,7 @@ def init(demo: bool):
     from docctl.services import publishing
 
     upgrade(directory=current_app.extensions["migrate"].directory)
-    from docctl.services import search as searching
+    from docctl.services import indexing
 
     publishing.recover(min_age_seconds=0)
     click.echo(f"database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
@@ -51,7 +51,7 @@ def init(demo: bool):
             click.echo("demo organisation already present; nothing changed.")
         click.echo(f"demo users (password '{DEMO_PASSWORD}', demo only): "
                    "admin, secretary, reviewer, approver, staff, auditor")
-    searching.catch_up()
+    indexing.catch_up()
 
 
 @click.command()
@@ -61,11 +61,10 @@ def init(demo: bool):
 @with_appcontext
 def serve(host: str, port: int | None, workers: int):
     """Serve the app with gunicorn."""
-    from docctl.services import publishing
-    from docctl.services import search as searching
+    from docctl.services import indexing, publishing
 
     publishing.recover(min_age_seconds=0)
-    searching.catch_up()   # an index that is behind catches up before the first request
+    indexing.catch_up()   # an index that is behind catches up before the first request
     port = port or current_app.config["PORT"]
     click.echo(f"docctl on http://{host}:{port}/")
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
@@ -132,7 +131,7 @@ def verify(no_fsck: bool):
 @with_appcontext
 def reindex():
     """Rebuild the search index from the revisions' texts in the database."""
-    from docctl.services import search as searching
+    from docctl.services import indexing
 
     bar = None
 
@@ -143,7 +142,7 @@ def reindex():
             bar.__enter__()
         bar.update(done - bar.pos)
 
-    count = searching.reindex(progress=progress)
+    count = indexing.reindex(progress=progress)
     if bar is not None:
         bar.__exit__(None, None, None)
     click.echo(f"search index rebuilt: {count} revision(s).")

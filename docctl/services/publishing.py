@@ -120,8 +120,8 @@ def _run(actor: User | None, kind: str, document: Document, revision: Revision,
                 break
             continue
         # 4. Apply the queued index jobs; a failure leaves them queued, never fails the publish.
-        from docctl.services import search
-        search.catch_up(rebuild=False)   # a missing index is rebuilt at start-up, not here
+        from docctl.services import indexing
+        indexing.catch_up(rebuild=False)   # a missing index is rebuilt at start-up, not here
         return intent
     raise Conflict(_l("Someone else changed this document store just now; "
                       "reload and try again"))

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, has_perm
 from docctl.search import SearchUnavailable
-from docctl.services import documents
+from docctl.services import documents, indexing
 from docctl.services import search as searching
 from docctl.web.access import current_actor, login_required, permission_required
 
@@ -46,7 +46,7 @@ def results():
 @permission_required(Perm.MANAGE_USERS)
 def admin():
     if request.method == "POST":
-        count = searching.rebuild_by(current_actor())
+        count = indexing.rebuild_by(current_actor())
         flash(_("The search index was rebuilt: %(n)s revisions indexed.", n=count), "success")
         return redirect(url_for("search.admin"))
-    return render_template("search/admin.html", status=searching.index_status())
+    return render_template("search/admin.html", status=indexing.index_status())

@@ -13,8 +13,7 @@ def publish_and_apply(data_dir: str, database_url: str, engine_options: dict, ba
     from docctl.errors import Conflict
     from docctl.extensions import db
     from docctl.models import Document, User
-    from docctl.services import publishing
-    from docctl.services import search as search_service
+    from docctl.services import indexing, publishing
     from docctl.services.context import today
     from tests.helpers import PASSWORD
 
@@ -39,9 +38,9 @@ def publish_and_apply(data_dir: str, database_url: str, engine_options: dict, ba
                     except Conflict:   # the other process moved the store's head: retry
                         db.session.rollback()
                         time.sleep(random.uniform(0.01, 0.1))
-                applied += search_service.apply_pending_jobs()
+                applied += indexing.apply_pending_jobs()
             for _round in range(3):
-                applied += search_service.apply_pending_jobs()
+                applied += indexing.apply_pending_jobs()
             app.extensions["docctl.store"].close()
         results.put(("ok", applied))
     except BaseException:

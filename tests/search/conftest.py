@@ -4,8 +4,7 @@ import pytest
 
 from docctl.domain.textfold import normalise_code
 from docctl.search import BACKENDS, make_backend
-from docctl.services import documents
-from docctl.services import search as search_service
+from docctl.services import documents, indexing
 from tests.helpers import publish
 
 
@@ -44,7 +43,7 @@ def library(search_app, users, monkeypatch):
         code = normalise_code(code)
         with monkeypatch.context() as patch:
             if not apply:
-                patch.setattr(search_service, "catch_up", lambda **kwargs: None)
+                patch.setattr(indexing, "catch_up", lambda **kwargs: None)
             if not any(d.code == code for d, _r in documents.list_register(
                     users["auditor"], per_page=1000)[0]):
                 documents.register_document(users["controller"], {
@@ -54,7 +53,7 @@ def library(search_app, users, monkeypatch):
             else:
                 publish(users, code, text=text, reason="Sửa đổi nội dung")
         if apply:
-            search_service.apply_pending_jobs()
+            indexing.apply_pending_jobs()
         return code
     return add
 

@@ -4,8 +4,7 @@ import multiprocessing
 
 from docctl.models import IndexJob, Revision
 from docctl.search import INDEXED_STATUSES, make_backend
-from docctl.services import documents, reviews
-from docctl.services import search as search_service
+from docctl.services import documents, indexing, reviews
 from tests.helpers import docx_bytes, publish
 from tests.search._workers import publish_and_apply
 
@@ -15,7 +14,7 @@ CODES = [f"QT-{n:02d}" for n in range(21, 29)]
 def test_two_processes_leave_the_index_equal_to_the_database(search_app, users, db,
                                                             backend_name, monkeypatch):
     # Publishing applies its jobs itself: here they stay queued, for the workers to race on.
-    monkeypatch.setattr(search_service, "catch_up", lambda **kwargs: None)
+    monkeypatch.setattr(indexing, "catch_up", lambda **kwargs: None)
     for code in CODES:
         documents.register_document(users["controller"], {
             "type": "procedure", "title": f"Quy trình {code}", "department": "VP",

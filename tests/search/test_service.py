@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 
 from docctl.models import IndexJob, Revision
 from docctl.search import SearchUnavailable
-from docctl.services import documents, publishing
+from docctl.services import documents, indexing, publishing
 from docctl.services import search as search_service
 from tests.helpers import PASSWORD, publish
 
@@ -59,7 +59,7 @@ def test_a_superseded_revision_is_hidden_even_before_its_job_is_applied(library,
     assert codes(search_service.search(users["auditor"], OLD_WORD, scope="all")) == ["QT-06"]
     # The new revision is not indexed yet: it will be found once its job is applied.
     assert search_service.search(staff, "luu tru moi").total == 0
-    assert search_service.apply_pending_jobs() == 2
+    assert indexing.apply_pending_jobs() == 2
     assert codes(search_service.search(staff, "luu tru moi")) == ["QT-06"]
 
 
@@ -73,7 +73,7 @@ def test_a_hit_the_database_disagrees_with_is_not_shown_nor_counted(library, use
     assert (page.total, page.results) == (0, [])
     healing = db.session.query(IndexJob).filter(IndexJob.done_at.is_(None)).one()
     assert healing.revision_id == revision.id
-    search_service.apply_pending_jobs()
+    indexing.apply_pending_jobs()
     assert search_service.search(users["auditor"], "tiep cong dan", scope="all").total == 1
 
 
@@ -159,7 +159,7 @@ def test_withdrawn_document_leaves_current_search(library, users):
     library("QT-14", "Quy trình hủy", "Tiêu hủy hồ sơ hết hạn")
     publishing.withdraw(users["controller"], "QT-14", reason="Không còn áp dụng",
                         password=PASSWORD)
-    search_service.apply_pending_jobs()
+    indexing.apply_pending_jobs()
     assert search_service.search(users["staff"], "tieu huy").total == 0
     row = search_service.search(users["auditor"], "tieu huy", scope="all").results[0]
     assert (row.status, row.is_current) == ("obsolete", False)
@@ -180,16 +180,16 @@ def test_missing_index_degrades_search_only_and_rebuilds_to_the_same(library, us
         search_service.search(users["staff"], "alpha")
     assert raised.value.status == 503
     assert documents.get_document(users["staff"], "QT-15").code == "QT-15"
-    status = search_service.index_status()
+    status = indexing.index_status()
     assert (status["available"], status["indexed"], status["effective"]) == (False, None, 2)
     progress = []
-    assert search_service.reindex(progress=lambda done, total: progress.append((done, total))) \
+    assert indexing.reindex(progress=lambda done, total: progress.append((done, total))) \
         == 3
     assert progress[-1] == (3, 3)
     after = {q: sorted((r.code, r.revision) for r in search_service.search(
         auditor, q, scope="all").results) for q in queries}
     assert after == before
-    status = search_service.index_status()
+    status = indexing.index_status()
     assert (status["available"], status["indexed"], status["pending"]) == (True, 3, 0)
 
 
@@ -200,13 +200,13 @@ def test_apply_rebuilds_a_broken_index_and_catch_up_never_raises(library, users,
     for child in index_dir.iterdir():
         if child.is_file():
             child.write_bytes(b"broken")
-    search_service.catch_up(rebuild=False)   # leaves it (inside a request, say)
+    indexing.catch_up(rebuild=False)   # leaves it (inside a request, say)
     with pytest.raises(SearchUnavailable):
         search_service.search(users["staff"], "omega")
-    search_service.catch_up()   # rebuilds
+    indexing.catch_up()   # rebuilds
     assert codes(search_service.search(users["staff"], "omega")) == ["QT-17"]
     monkeypatch.setitem(search_app.config, "INDEX_DIR", "/proc/forbidden/index")
-    search_service.catch_up()   # cannot even rebuild: logs, does not raise
+    indexing.catch_up()   # cannot even rebuild: logs, does not raise
 
 
 def test_a_failing_job_stays_queued_with_its_error(library, users, db, monkeypatch):
@@ -216,14 +216,14 @@ def test_a_failing_job_stays_queued_with_its_error(library, users, db, monkeypat
     def broken(self, docs):
         raise OSError("disk full")
 
-    backend = type(search_service._open_writer(search_service._location().path))
+    backend = type(indexing._open_writer(indexing.location().path))
     monkeypatch.setattr(backend, "upsert", broken)
-    assert search_service.apply_pending_jobs() == 0
+    assert indexing.apply_pending_jobs() == 0
     jobs = db.session.query(IndexJob).filter(IndexJob.done_at.is_(None)).all()
     assert len(jobs) == 2 and all(j.attempts == 1 and "disk full" in j.last_error for j in jobs)
-    assert search_service.index_status()["failing"] == 2
+    assert indexing.index_status()["failing"] == 2
     monkeypatch.undo()
-    assert search_service.apply_pending_jobs() == 2
+    assert indexing.apply_pending_jobs() == 2
     assert codes(search_service.search(users["staff"], "sigma hai")) == ["QT-18"]
 
 
@@ -234,19 +234,19 @@ def test_jobs_are_idempotent(library, users, db):
     for job in jobs:
         job.done_at = None
     db.session.commit()
-    assert search_service.apply_pending_jobs() == len(jobs) == 3
-    assert search_service.apply_pending_jobs() == 0
-    assert search_service.index_status()["indexed"] == 2
+    assert indexing.apply_pending_jobs() == len(jobs) == 3
+    assert indexing.apply_pending_jobs() == 0
+    assert indexing.index_status()["indexed"] == 2
     assert search_service.search(users["staff"], "lambda").total == 1
     # A rebuild over a live index swaps it in; this process' reader follows.
-    assert search_service.reindex() == 2
+    assert indexing.reindex() == 2
     assert codes(search_service.search(users["staff"], "lambda hai")) == ["QT-19"]
 
 
 def test_a_published_document_is_searchable_at_once(search_app, users, procedure):
-    search_service.apply_pending_jobs()   # nothing left: publishing applied its own jobs
+    indexing.apply_pending_jobs()   # nothing left: publishing applied its own jobs
     assert codes(search_service.search(users["staff"], "phien ban mot")) == ["QT-01"]
     publish(users, "QT-01", text="phiên bản hai", reason="Sửa")
-    assert search_service.apply_pending_jobs() == 0
+    assert indexing.apply_pending_jobs() == 0
     assert search_service.search(users["staff"], "phien ban mot").total == 0
     assert codes(search_service.search(users["staff"], "phien ban hai")) == ["QT-01"]

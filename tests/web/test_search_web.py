@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from docctl.services import search as searching
+from docctl.services import indexing
 from tests.helpers import publish
 
 
@@ -19,7 +19,7 @@ def indexed(users, procedure, clock):
     clock.advance(days=1)
     publish(users, "QT-01", text="Kiểm soát tài liệu <script>alert(1)</script> nội bộ",
             reason="Sửa đổi")
-    searching.catch_up()   # what `docctl init` / `docctl serve` do at start-up
+    indexing.catch_up()   # what `docctl init` / `docctl serve` do at start-up
     return users
 
 
@@ -79,7 +79,7 @@ def test_admin_rebuild_gives_the_same_hits(indexed, login_as, app):
     assert response.status_code == 302
     after = login_as("staff").get("/api/v1/search?q=tai+lieu").get_json()
     assert [r["code"] for r in after["results"]] == [r["code"] for r in before["results"]]
-    assert searching.index_status()["available"]
+    assert indexing.index_status()["available"]
 
 
 def test_only_admin_rebuilds(indexed, login_as):
