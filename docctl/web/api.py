@@ -96,6 +96,9 @@ def document_list():
     filters = {"doc_type": request.args.get("type") or None,
                "department": request.args.get("department") or None}
     day = _as_of()
+    if day is not None and request.args.get("status"):
+        # A day shows what was in force then; today's status would filter something else.
+        raise ValidationError(_("status cannot be combined with as_of"), field="status")
     if day is not None:
         rows, total = asof.register_as_of(current_actor(), day, page=page, per_page=per_page,
                                           **filters)

@@ -72,6 +72,9 @@ def test_as_of_register_and_document(two_revisions, login_as, clock):
     page = auditor.get(f"/documents?as_of={yesterday}").get_data(as_text=True)
     assert "QT-01" in page
     assert auditor.get("/documents?as_of=31/02/2026").status_code == 400
+    # A day and today's status filter would mean two things at once: refused, not ignored.
+    mixed = auditor.get(f"/api/v1/documents?as_of={yesterday}&status=effective")
+    assert mixed.status_code == 400 and mixed.get_json()["field"] == "status"
     # As-of is for controllers and auditors: staff are refused, not shown obsolete revisions.
     assert login_as("staff").get(f"/api/v1/documents?as_of={yesterday}").status_code == 403
 
