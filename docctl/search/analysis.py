@@ -7,12 +7,8 @@ a syllable ("an", "in", "ở") or split an NFD word.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import unicodedata
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from docctl.domain.textfold import fold
@@ -153,52 +149,6 @@ def analyse(doc: IndexDoc) -> Analysed:
 def analyse_batch(docs: list[IndexDoc]) -> list[Analysed]:
     """Analyse a list of documents (a unit of work for a worker process)."""
     return [analyse(doc) for doc in docs]
-
-
-def analysed(batches: Iterable[list[IndexDoc]],
-             workers: int = 1) -> Iterator[list[tuple[IndexDoc, Analysed]]]:
-    """Pair documents with their analysis, in order; big rebuilds use worker processes."""
-    if workers <= 1:
-        for docs in batches:
-            yield list(zip(docs, analyse_batch(docs), strict=True))
-        return
-    pool = _pool(workers)
-    if pool is None:
-        yield from analysed(batches, 1)
-        return
-    pending: deque = deque()
-    try:
-        for docs in batches:
-            try:
-                future = pool.submit(analyse_batch, docs)
-            except RuntimeError:   # the pool broke (BrokenProcessPool): go on here
-                future = None
-            pending.append((docs, future))
-            while len(pending) > 2 * workers:
-                yield _collect(*pending.popleft())
-        while pending:
-            yield _collect(*pending.popleft())
-    finally:
-        pool.shutdown(cancel_futures=True)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    """Return a pool of worker processes, or None where none can start."""
-    # Forked children only run pure-Python analysis, and end with os._exit: they never touch
-    # the parent's threads, files or database connections. Spawn would re-run __main__.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    try:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    except (OSError, ValueError, NotImplementedError):
-        return None
-
-
-def _collect(docs: list[IndexDoc], future) -> list[tuple[IndexDoc, Analysed]]:
-    try:
-        results = future.result() if future is not None else analyse_batch(docs)
-    except Exception:   # a worker died: analyse here rather than fail the rebuild
-        results = analyse_batch(docs)
-    return list(zip(docs, results, strict=True))
 
 
 @dataclass(frozen=True)

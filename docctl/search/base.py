@@ -53,21 +53,20 @@ class IndexDoc:
     meta: str = ""
     text: str = ""
 
-    def to_json(self, *, with_text: bool = True) -> str:
-        """Return the document as JSON, for the index's stored field."""
+    def to_json(self) -> str:
+        """Return the document but its text as JSON, for the index's stored field."""
+        # The text stays out: snippets are cut from the database's copy.
         # Not dataclasses.asdict: it deep-copies every field, a third of a rebuild's time.
-        data = {name: getattr(self, name) for name in _DOC_FIELDS if with_text or name != "text"}
+        data = {name: getattr(self, name) for name in _DOC_FIELDS if name != "text"}
         data["effective_date"] = self.effective_date.isoformat() if self.effective_date else None
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str | bytes, text: str | None = None) -> IndexDoc:
-        """Rebuild a document from its stored JSON (and its text, when stored apart)."""
+    def from_json(cls, raw: str | bytes) -> IndexDoc:
+        """Rebuild a document (without its text) from its stored JSON."""
         data = json.loads(raw)
         when = data.get("effective_date")
         data["effective_date"] = date.fromisoformat(when) if when else None
-        if text is not None:
-            data["text"] = text
         return cls(**data)
 
     def with_status(self, status: str) -> IndexDoc:

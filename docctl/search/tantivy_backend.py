@@ -351,7 +351,7 @@ def _document(doc: IndexDoc) -> tantivy.Document:
     ready = prepare(doc)
     # The same lowered sections twice: tantivy splits (and folds) each field on its own.
     return tantivy.Document(
-        rid=doc.revision_id, doc=doc.to_json(with_text=False).encode("utf-8"),
+        rid=doc.revision_id, doc=doc.to_json().encode("utf-8"),
         exact=ready.sections, folded=ready.sections, codes=ready.codes,
         code_key=ready.code_key, status=doc.status, doc_type=doc.doc_type,
         department=doc.department, code_sort=code_sort_key(doc.code, doc.number),

@@ -339,11 +339,11 @@ class WhooshBackend:
         scope = Filter.of(statuses, include_ids=include_ids, exclude_ids=exclude_ids)
 
         def run(searcher):
-            allowed = _allowed_docs(searcher, scope)
+            allowed = _filter_docs(searcher, scope)
 
             def visible_df(term: str) -> int:
                 docs = set(searcher.docs_for_query(wq.Term("folded", term)))
-                return len(docs if allowed is None else docs & allowed)
+                return len(docs) if allowed is None else sum(d in allowed for d in docs)
 
             def prefix_terms(prefix: str):
                 return (t.decode("utf-8") if isinstance(t, bytes) else t
@@ -397,9 +397,7 @@ def _prepare(docs: list[IndexDoc]) -> list[dict]:
 
 def _fields(doc: IndexDoc, fields_: analysis.Analysed | None = None) -> dict:
     fields_ = fields_ or analysis.analyse(doc)
-    # The text is not stored: snippets are cut from the database's copy.
-    return {"rid": str(doc.revision_id), "doc": doc.to_json(with_text=False),
-            "exact": fields_.exact,
+    return {"rid": str(doc.revision_id), "doc": doc.to_json(), "exact": fields_.exact,
             "folded": fields_.folded, "codes": fields_.codes,
             "code_key": fields_.code_key, "status": doc.status, "doc_type": doc.doc_type,
             "department": doc.department, "code_sort": code_sort_key(doc.code, doc.number),
@@ -471,8 +469,3 @@ def _filter_docs(searcher, scope: Filter) -> BitSet | None:
         cache[scope] = None if query is None else BitSet(
             searcher.docs_for_query(query), size=searcher.doc_count_all())
     return cache[scope]
-
-
-def _allowed_docs(searcher, scope: Filter) -> set[int] | None:
-    query = _filter_query(scope)
-    return None if query is None else set(searcher.docs_for_query(query))

@@ -108,8 +108,6 @@ def search(user: User, q: str | None, *, doc_type: str | None = None,
     return SearchPage(total, page, per_page, rows, suggestions, parsed.text, scope, sort)
 
 
-# --- reading -------------------------------------------------------------------------------
-
 def _int(value, default: int) -> int:
     try:
         return int(value)
@@ -141,8 +139,7 @@ def _database_overrides(allowed: frozenset[str]) -> tuple[set[int], set[int]]:
 # Built once: composing a select costs more than running it on a page of ids.
 _HITS = (select(Revision.id, Revision.document_id, Revision.status, Revision.author_id,
                 Revision.number, Revision.effective_date, Revision.text, Document.code,
-                Document.title,
-                Document.doc_type, Department.code.label("department"),
+                Document.title, Document.doc_type, Department.code.label("department"),
                 Department.name.label("department_name"))
          .join(Document, Revision.document_id == Document.id)
          .join(Department, Document.department_id == Department.id)
