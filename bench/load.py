@@ -1,6 +1,5 @@
 """HTTP load on the real server: one client after another, or many at once."""
 
-import http.client
 import json
 import resource
 import threading
@@ -8,6 +7,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 from bench.report import summary
+from bench.server import request
 
 
 @dataclass
@@ -41,14 +41,9 @@ class LoadResult:
 
 
 def get(port: int, path: str, headers: dict) -> tuple[int, bytes]:
-    """Send one GET on a new connection (gunicorn's sync workers close each one)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    """Send one GET on a new connection; return status and body."""
+    status, _headers, body = request(port, "GET", path, headers=headers, timeout=60)
+    return status, body
 
 
 def _check(status: int, body: bytes) -> str | None:

@@ -22,6 +22,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def request(port: int, method: str, path: str, *, body: bytes | None = None,
+            headers: dict | None = None,
+            timeout: float = 30) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send one request to 127.0.0.1:port on a new connection; return status, headers, body."""
+    # A new connection each time: gunicorn's sync workers close every one anyway.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
 def docctl_command() -> list[str]:
     """Return the argv that runs the docctl command of this interpreter's environment."""
     script = Path(sys.executable).parent / "docctl"
@@ -100,13 +114,7 @@ class Server:
     def request(self, method: str, path: str, *, body: bytes | None = None,
                 headers: dict | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send one request on a new connection; return status, headers and body."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            conn.close()
+        return request(self.port, method, path, body=body, headers=headers)
 
     def pids(self) -> list[int]:
         """Return the master's pid and its children's (the workers)."""
