@@ -47,6 +47,8 @@ class Config:
     SOFFICE_PATH = ""            # LibreOffice's soffice for PDF copies; empty: look on PATH
     PDF_TIMEOUT = 60.0           # seconds one PDF conversion may take
     COOKIE_SECURE = False        # set True behind HTTPS
+    SCHEDULER = False            # `docctl serve` turns on the housekeeping scheduler
+    FAULT_POINTS = ()            # crash points for recovery tests (docctl/faults.py); never set
     TESTING = False
     WTF_CSRF_ENABLED = True
 

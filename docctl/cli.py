@@ -40,7 +40,7 @@ def init(demo: bool):
     upgrade(directory=current_app.extensions["migrate"].directory)
     from docctl.services import indexing
 
-    publishing.recover(min_age_seconds=0)
+    publishing.recover()
     click.echo(f"database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo(f"git store: {current_app.config['REPO_STORE']}")
     if demo:
@@ -60,15 +60,17 @@ def init(demo: bool):
 @click.option("--workers", type=int, default=2, show_default=True)
 @with_appcontext
 def serve(host: str, port: int | None, workers: int):
-    """Serve the app with gunicorn."""
+    """Serve the app with gunicorn; its workers run the housekeeping scheduler."""
     from docctl.services import indexing, publishing
 
-    publishing.recover(min_age_seconds=0)
+    publishing.recover()
     indexing.catch_up()   # an index that is behind catches up before the first request
     port = port or current_app.config["PORT"]
     click.echo(f"docctl on http://{host}:{port}/")
-    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-            f"{host}:{port}", "--access-logfile", "-",
+    # One worker leads the scheduler (services/scheduler.py); the others stand by.
+    os.environ["DOCCTL_SCHEDULER"] = "1"
+    args = [sys.executable, "-m", "gunicorn", "--config", "python:docctl.gunicorn_conf",
+            "--workers", str(workers), "--bind", f"{host}:{port}", "--access-logfile", "-",
             # Several instances may share a machine; gunicorn's control socket is one per user.
             "--no-control-socket", "docctl.wsgi:app"]
     os.execv(sys.executable, args)  # noqa: S606 (fixed argv, no shell)
@@ -99,15 +101,15 @@ def create_user(username, display_name, role, department, password):
 @click.command()
 @with_appcontext
 def tick():
-    """Make approved revisions whose effective date has come effective."""
-    from docctl.services import publishing
-    from docctl.services.context import store
+    """Run one housekeeping pass now: what the scheduler of `docctl serve` does by itself."""
+    from docctl.services import scheduler
 
-    recovered = publishing.recover()
-    count = publishing.take_effect_due()
-    # Keep packs and the commit-graph current, so history reads stay fast as the store grows.
-    store().maintain()
-    click.echo(f"{count} revision(s) took effect; intents {recovered}; store maintained")
+    done = scheduler.run_pass(tidy=True, due=True, maintain=True)
+    click.echo(f"{done.get('took_effect', 0)} revision(s) took effect; "
+               f"intents {done.get('intents')}; index jobs applied: {done.get('index_jobs')}; "
+               f"store {done.get('store') or 'clean'}; maintained: {done.get('maintained')}")
+    if "failed" in done.values():
+        sys.exit(1)
 
 
 @click.command()

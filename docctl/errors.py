@@ -86,3 +86,17 @@ class IntegrityFailure(DocctlError):
 
     status = 409
     code = "integrity_failure"
+
+
+class StaleHead(StoreError):
+    """Git moved between reading the store's head and committing."""
+
+    status = 409
+    code = "stale_head"
+
+
+class InProgress(DocctlError):
+    """The same change is being completed by another request or by the scheduler."""
+
+    status = 503
+    code = "in_progress"

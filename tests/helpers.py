@@ -7,7 +7,7 @@ from datetime import date
 from docctl import office
 from docctl.extensions import db as _db
 from docctl.models import User
-from docctl.services import documents, publishing, reviews
+from docctl.services import documents, indexing, publishing, reviews
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,6 +51,9 @@ def publish(users, code: str, *, text: str = "nội dung", reason: str = "",
     from docctl.services.context import today
     publishing.approve(users["approver"], code, rev.number, password=PASSWORD,
                        effective_date=effective or today())
+    # The scheduler applies index jobs outside the request; tests search at once, so apply
+    # them here (through the module, so a test can stub it to keep jobs queued).
+    indexing.catch_up(rebuild=False)
     return rev.number
 
 

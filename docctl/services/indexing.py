@@ -1,8 +1,9 @@
 """Keep the derived search index in step with the database: jobs, catch-up, rebuilds.
 
-Every status change queues an IndexJob in the same transaction (services/publishing.py); one
-writer at a time applies them. A missing, broken or outdated index is rebuilt from the
-revisions' texts in the database into a fresh folder and swapped in.
+Every status change queues an IndexJob in the same transaction (services/publishing.py); the
+scheduler (services/scheduler.py) applies them outside any request, one writer at a time. A
+missing, broken or outdated index is rebuilt from the revisions' texts in the database into a
+fresh folder and swapped in.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ TYPE_WORDS = {
     "form": "Biểu mẫu form",
     "external": "Tài liệu bên ngoài văn bản external",
 }
-_IN_CHUNK = 500
 
 
 def apply_pending_jobs(*, rebuild: bool = True) -> int:
@@ -82,10 +82,17 @@ def apply_pending_jobs(*, rebuild: bool = True) -> int:
         return 0
 
 
-def catch_up(*, rebuild: bool = True) -> None:
-    """Bring the index up to date (at start-up, after a publish); never raises, logs instead.
+def apply_if_pending() -> int:
+    """Apply queued index jobs if there are any (the scheduler's cheap check each pass)."""
+    queued = db.session.scalar(select(IndexJob.id).where(IndexJob.done_at.is_(None)).limit(1))
+    db.session.commit()
+    return apply_pending_jobs(rebuild=True) if queued is not None else 0
 
-    After a publish, rebuild=False keeps a missing index from being rebuilt inside a request.
+
+def catch_up(*, rebuild: bool = True) -> None:
+    """Bring the index up to date (at start-up, in tests); never raises, logs instead.
+
+    rebuild=False leaves a missing or broken index alone (and its jobs queued).
     """
     try:
         done = apply_pending_jobs(rebuild=rebuild)

@@ -1,20 +1,22 @@
 """Approve, take effect, withdraw: intent → git commit → database, in that order."""
 
 import json
+import logging
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from docctl import faults
 from docctl.domain.lifecycle import Action, Status, next_status
 from docctl.domain.permissions import Perm
 from docctl.domain.textfold import nfc
-from docctl.errors import Conflict, Forbidden, StoreError, ValidationError
+from docctl.errors import Conflict, Forbidden, InProgress, StaleHead, ValidationError
 from docctl.extensions import db
 from docctl.models import Document, DraftFile, IndexJob, Intent, Revision, User
-from docctl.services import audit, signatures
+from docctl.services import audit, intents, signatures
 from docctl.services.context import now, store, today
 from docctl.services.documents import (
     document_dir,
@@ -25,18 +27,27 @@ from docctl.services.documents import (
     revision_bytes,
 )
 from docctl.services.gitfacts import commit_files, person
-from docctl.store import layout
+from docctl.store import StoreLock, layout
+
+log = logging.getLogger(__name__)
 
 
 def approve(actor: User, code: str, number: int, *, password: str,
             effective_date: date) -> Revision:
-    """Approve with an e-signature; publish to git; take effect now or on its date."""
+    """Approve with an e-signature; publish to git; take effect now or on its date.
+
+    A retry after an interrupted approval finishes that approval (or says it is done).
+    """
     revision = get_revision(actor, code, number)
     require(actor, Perm.APPROVE)
     if revision.author_id == actor.id:
         raise Forbidden(_l("The author cannot approve their own revision"))
     if revision.approver_id != actor.id:
         raise Forbidden(_l("You are not the approver named for this revision"))
+    settle_pending(revision_id=revision.id)
+    if revision.status in (Status.APPROVED, Status.EFFECTIVE) and _signed(
+            actor, revision, "approved"):
+        return revision   # the same approval, finished earlier: done, not an error
     next_status(revision.status, Action.APPROVE)
     if not isinstance(effective_date, date):
         raise ValidationError(_l("Effective date is required (YYYY-MM-DD)"),
@@ -57,27 +68,21 @@ def approve(actor: User, code: str, number: int, *, password: str,
 
 def take_effect_due() -> int:
     """Make every approved revision whose date has come effective; return how many."""
-    due = db.session.scalars(select(Revision).where(
+    due = db.session.scalars(select(Revision.id).where(
         Revision.status == Status.APPROVED, Revision.effective_date <= today())
         .order_by(Revision.effective_date, Revision.id)).all()
     done = 0
-    for revision in due:
+    for revision_id in due:
         try:
+            settle_pending(revision_id=revision_id)
+            revision = db.session.get(Revision, revision_id)
+            if revision.status != Status.APPROVED:
+                continue   # a settled intent already made it effective
             _run(None, "take_effect", revision.document, revision, {"at": now().isoformat()})
             done += 1
-        except Conflict:
-            db.session.rollback()   # another process got there first
+        except (Conflict, InProgress):
+            db.session.rollback()   # another process got there first, or is at it now
     return done
-
-
-def maybe_take_effect(app) -> None:
-    """Run take_effect_due at most once a minute per process (on requests)."""
-    state = app.extensions.setdefault("docctl.tick", {"next": datetime.min.replace(
-        tzinfo=now().tzinfo)})
-    if now() < state["next"]:
-        return
-    state["next"] = now() + timedelta(seconds=60)
-    take_effect_due()
 
 
 def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
@@ -88,6 +93,9 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     if not reason.strip():
         raise ValidationError(_l("A reason is required to withdraw a document"),
                               field="reason")
+    finished = settle_pending(document_id=document.id)
+    if any(i.kind == "withdraw" for i in finished):
+        return document   # an interrupted withdrawal, finished now: done, not an error
     if document.status == "obsolete":
         raise Conflict(_l("This document is already withdrawn"))
     target = effective_revision(document) or next(
@@ -100,12 +108,14 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     return db.session.get(Document, intent.document_id)
 
 
+def _signed(actor: User, revision: Revision, meaning: str) -> bool:
+    return any(s.user_id == actor.id and s.meaning == meaning for s in revision.signatures)
+
+
 # The store's base check is repo-wide: a commit for another document also makes it stale.
 STALE_RETRIES = 5
-
-
-class _StaleBase(Exception):
-    """Git moved between reading HEAD and committing."""
+# One more try of the database step after a commit, before the scheduler takes it over.
+FINISH_TRIES = 2
 
 
 def _run(actor: User | None, kind: str, document: Document, revision: Revision,
@@ -113,16 +123,12 @@ def _run(actor: User | None, kind: str, document: Document, revision: Revision,
     expected = revision.status
     for _attempt in range(STALE_RETRIES):
         try:
-            intent = _attempt_once(actor, kind, document, revision, payload)
-        except _StaleBase:
+            # Index jobs queued by finish() are applied by the scheduler, not in the request.
+            return _attempt_once(actor, kind, document, revision, payload)
+        except StaleHead:
             # Only retry if this revision is still where we found it (else someone won).
             if db.session.get(Revision, revision.id).status != expected:
                 break
-            continue
-        # 4. Apply the queued index jobs; a failure leaves them queued, never fails the publish.
-        from docctl.services import indexing
-        indexing.catch_up(rebuild=False)   # a missing index is rebuilt at start-up, not here
-        return intent
     raise Conflict(_l("Someone else changed this document store just now; "
                       "reload and try again"))
 
@@ -131,33 +137,113 @@ def _attempt_once(actor: User | None, kind: str, document: Document, revision: R
                   payload: dict) -> Intent:
     gitstore = store()
     head = gitstore.head()
-    intent = Intent(id=uuid.uuid4().hex, kind=kind, document_id=document.id,
-                    revision_id=revision.id, payload=json.dumps(payload), expected_head=head,
-                    state="pending", created_at=now())
-    db.session.add(intent)
-    db.session.commit()                                             # 1. intent is durable
-    try:
-        spec = commit_files(kind, document, revision, payload, actor)
-        sha = gitstore.write_revision(                              # 2. one commit, locked
-            document_dir(document), spec.files, subject=spec.subject, body=spec.body,
-            trailers=spec.trailers + [("Docctl-Intent", intent.id),
-                                      ("Audit-Head", audit.head_anchor())],
-            author=person(actor), when=now(), tag=spec.tag, tag_message=spec.tag_message,
-            expected_head=head)
-    except Exception as exc:
-        db.session.rollback()
-        intent = db.session.get(Intent, intent.id)
-        intent.state, intent.finished_at = "abandoned", now()
+    intent_id = uuid.uuid4().hex
+    # Hold the intent's lock from before it is recorded until it is settled: recovery
+    # leaves it alone while this process lives, and takes it over the moment it dies.
+    with intents.own(intent_id):
+        intent = Intent(id=intent_id, kind=kind, document_id=document.id,
+                        revision_id=revision.id, payload=json.dumps(payload),
+                        expected_head=head, state="pending", created_at=now())
+        db.session.add(intent)
+        db.session.commit()                                         # 1. intent is durable
+        faults.point("publish.after_intent")
+        try:
+            spec = commit_files(kind, document, revision, payload, actor)
+            sha = gitstore.write_revision(                          # 2. one commit, locked
+                document_dir(document), spec.files, subject=spec.subject, body=spec.body,
+                trailers=spec.trailers + [("Docctl-Intent", intent.id),
+                                          ("Audit-Head", audit.head_anchor())],
+                author=person(actor), when=now(), tag=spec.tag, tag_message=spec.tag_message,
+                expected_head=head)
+        except Exception as exc:
+            db.session.rollback()
+            # A failure reported after the ref moved must not abandon what git now holds;
+            # if git cannot even be asked, the scheduler settles the intent later.
+            sha = None if isinstance(exc, StaleHead) else gitstore.find_intent(
+                intent_id, max_count=50)
+            if sha is None:
+                intents.mark(intent_id, "abandoned")
+                db.session.commit()
+                raise
+        faults.point("publish.after_commit")
+        _finish_after_commit(intent_id, sha)                        # 3. database follows git
+        faults.point("publish.after_db")
+    return db.session.get(Intent, intent_id)
+
+
+def _finish_after_commit(intent_id: str, sha: str) -> None:
+    """Apply the committed intent; if the database refuses, leave it to the scheduler."""
+    for attempt in range(1, FINISH_TRIES + 1):
+        try:
+            finish(db.session.get(Intent, intent_id), sha)
+            return
+        except Exception:
+            db.session.rollback()
+            log.exception("finishing intent %s failed (try %d)", intent_id, attempt)
+    # git holds the change; the intent stays pending and the scheduler finishes it within
+    # a second or so, once this request lets go of it.
+    raise InProgress(_l("The change is saved in the document store and is being completed; "
+                        "reload the page in a moment"))
+
+
+def settle_pending(*, revision_id: int | None = None,
+                   document_id: int | None = None) -> list[Intent]:
+    """Finish or abandon the interrupted intents of a revision or document before acting.
+
+    Returns the intents it finished. Raises InProgress while another request is still
+    working on one of them, or while the database refuses to finish one.
+    """
+    finished = []
+    for intent in intents.pending(revision_id=revision_id, document_id=document_id):
+        outcome = settle(intent)
+        if outcome in ("busy", "failed"):
+            raise InProgress(_l("This change is being completed; try again in a moment"))
+        if outcome == "finished":
+            finished.append(intent)
+    db.session.expire_all()   # what was settled changed rows this session may hold
+    return finished
+
+
+def settle(intent: Intent) -> str:
+    """Finish an intent whose owner is gone if git has its commit, else abandon it.
+
+    Returns "finished", "abandoned", "busy" (its owner is still at work), "failed" (the
+    database refused; try later) or "settled" (someone else settled it first).
+    """
+    intent_id = intent.id
+    ownership = intents.claim(intent_id)
+    if ownership is None:
+        return "busy"
+    with ownership:
+        db.session.rollback()   # read the intent's state as it is now, after taking its lock
+        intent = db.session.get(Intent, intent_id)
+        if intent is None or intent.state != "pending":
+            return "settled"
+        gitstore = store()
+        # Under the store lock no commit of this intent can still be on its way.
+        with StoreLock(gitstore.path, gitstore.lock_timeout):
+            sha = gitstore.find_intent(intent_id)
+        if sha:
+            try:
+                return "finished" if finish(intent, sha) else "settled"
+            except Exception:   # the database refused: the scheduler tries again soon
+                db.session.rollback()
+                log.exception("finishing intent %s failed", intent_id)
+                return "failed"
+        if not intents.mark(intent_id, "abandoned"):
+            db.session.rollback()
+            return "settled"
+        audit.record("intent_abandoned", None, object_type="intent", object_id=intent_id,
+                     details={"kind": intent.kind})
         db.session.commit()
-        if isinstance(exc, StoreError) and "stale" in str(exc).lower():
-            raise _StaleBase() from exc
-        raise
-    finish(intent, sha)                                             # 3. database follows git
-    return intent
+        return "abandoned"
 
 
-def finish(intent: Intent, sha: str) -> None:
-    """Apply a committed intent to the database in one transaction."""
+def finish(intent: Intent, sha: str) -> bool:
+    """Apply a committed intent to the database in one transaction; False if already settled."""
+    if not intents.mark(intent.id, "done", commit_sha=sha):   # claim-once, same transaction
+        db.session.rollback()
+        return False
     payload = json.loads(intent.payload)
     revision = db.session.get(Revision, intent.revision_id)
     document = revision.document
@@ -193,8 +279,8 @@ def finish(intent: Intent, sha: str) -> None:
                                 action="remove", created_at=at))
         audit.record("withdrawn", actor, document=document, revision=revision,
                      details={"commit": sha}, reason=payload["reason"])
-    intent.state, intent.commit_sha, intent.finished_at = "done", sha, now()
     db.session.commit()
+    return True
 
 
 def _make_effective(revision: Revision, at: datetime, actor: User | None, sha: str) -> None:
@@ -220,24 +306,13 @@ def _make_effective(revision: Revision, at: datetime, actor: User | None, sha: s
                  details={"commit": sha, "effective_date": revision.effective_date.isoformat()})
 
 
-def recover(*, min_age_seconds: float = 120.0) -> dict:
-    """Finish intents whose commit exists; abandon those whose commit never happened."""
-    cutoff = now() - timedelta(seconds=min_age_seconds)
-    result = {"finished": 0, "abandoned": 0}
-    pending = db.session.scalars(select(Intent).where(
-        Intent.state == "pending", Intent.created_at <= cutoff).order_by(Intent.created_at)).all()
-    for intent in pending:
-        sha = store().find_intent(intent.id)
-        if sha:
-            finish(intent, sha)
-            result["finished"] += 1
-        else:
-            intent.state, intent.finished_at = "abandoned", now()
-            audit.record("intent_abandoned", None, object_type="intent", object_id=intent.id,
-                         details={"kind": intent.kind})
-            db.session.commit()
-            result["abandoned"] += 1
-    if pending:
+def recover() -> dict:
+    """Settle every interrupted intent whose owner is gone; leave those still at work."""
+    result = {"finished": 0, "abandoned": 0, "busy": 0, "failed": 0}
+    for intent in intents.pending():
+        outcome = settle(intent)
+        if outcome in result:
+            result[outcome] += 1
+    if result["finished"] or result["abandoned"]:
         current_app.logger.warning("recovered intents: %s", result)
     return result
-

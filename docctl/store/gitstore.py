@@ -14,7 +14,8 @@ from pathlib import Path
 
 import git
 
-from docctl.errors import StoreError, ValidationError
+from docctl import faults
+from docctl.errors import StaleHead, StoreError, ValidationError
 from docctl.store.layout import (
     DOCUMENTS,
     RECORDS,
@@ -25,7 +26,7 @@ from docctl.store.layout import (
     is_path,
     read_ref,
 )
-from docctl.store.locking import StoreLock, directory_lock, maintenance_lock
+from docctl.store.locking import StoreLock, directory_lock
 from docctl.store.trailers import (
     clean_body,
     clean_ident,
@@ -33,6 +34,7 @@ from docctl.store.trailers import (
     parse_trailers,
     subject_of,
 )
+from docctl.store.upkeep import DIRTY_MARKER, StoreUpkeep
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,6 @@ INITIAL_SUBJECT = "docctl store initialised"
 # adding filters or encodings behind our back. content.txt keeps its diffs.
 GITATTRIBUTES = b"* -text -filter -ident -working-tree-encoding\n*.docx binary\n"
 HOOKS_DIR = ".git/docctl-no-hooks"
-DIRTY_MARKER = "docctl-dirty.json"
 LOCAL_CONFIG = (
     ("core.autocrlf", "false"),
     ("core.hooksPath", HOOKS_DIR),  # relative: hooks run from the work tree root
@@ -85,7 +86,7 @@ def _git_date(when: datetime | None) -> str:
     return f"@{int(when.timestamp())} +0000"
 
 
-class GitStore:
+class GitStore(StoreUpkeep):
     """Read and write the store through git commands; one writer at a time via StoreLock."""
 
     def __init__(self, path, *, lock_timeout: float = 30.0):
@@ -220,9 +221,12 @@ class GitStore:
             self._recover()
             head = self.head()
             if expected_head is not None and expected_head != head:
-                raise StoreError("stale base", expected=expected_head, actual=head)
+                raise StaleHead("stale base", expected=expected_head, actual=head)
             if tag is not None and self._read_ref(f"refs/tags/{tag}") is not None:
                 raise StoreError("tag already exists; tags never move", tag=tag)
+            if tag is not None:
+                # Under StoreLock no git writer is live: a lock on this tag is a dead one's.
+                (self.git_dir / "refs" / "tags" / f"{tag}.lock").unlink(missing_ok=True)
             if write_once and self._git("ls-tree", "--name-only", head, "--", *paths).strip():
                 raise StoreError("a record is written once and never rewritten", dir=directory)
             marker = self.git_dir / DIRTY_MARKER
@@ -244,6 +248,7 @@ class GitStore:
                     tag_sha = self._git("mktag", stdin=tag_object).strip()
                     # "create" fails if the tag exists, and --stdin applies all updates or none.
                     updates += f"create refs/tags/{tag} {tag_sha}\n"
+                faults.point("publish.before_ref_update")
                 self._git("update-ref", "-m", "docctl: write", "--stdin", stdin=updates)
             except BaseException:
                 self._restore_after_failure(paths)
@@ -350,29 +355,6 @@ class GitStore:
             name, peeled, direct = line.split("\0")
             result[name] = peeled or direct
         return result
-
-    # -- upkeep ----------------------------------------------------------------------------
-
-    def fsck(self) -> list[str]:
-        """Return the problems git fsck --full --strict finds ([] when the store is sound)."""
-        status, out, err = self._run(
-            ["fsck", "--full", "--strict", "--no-progress", "--no-dangling"], None, None)
-        lines = [line.strip() for line in (out + b"\n" + err).decode("utf-8", "replace")
-                 .splitlines() if line.strip()]
-        if status != 0 and not lines:
-            lines.append(f"git fsck exited with status {status}")
-        return lines
-
-    def maintain(self) -> None:
-        """Pack new objects and tags and refresh the commit-graph so reads stay fast."""
-        with maintenance_lock(self.path):
-            # pack-refs takes packed-refs.lock, which a writer under StoreLock treats as stale.
-            with StoreLock(self.path, self.lock_timeout):
-                self._git("pack-refs", "--all")
-            # Safe beside writers: git never deletes an object that is not also in a pack.
-            self._git("repack", "-d", "-q", "--geometric=2")
-            # Changed-path filters keep `git log -- path` from walking all of history.
-            self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split")
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -70,12 +70,24 @@ class StoreLock:
 
     def _clear_stale_git_locks(self) -> None:
         for name in STALE_GIT_LOCKS:
-            path = os.path.join(self.git_dir, name)
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                continue
-            log.warning("removed stale git lock %s left by a crashed writer", path)
+            _remove_stale(os.path.join(self.git_dir, name))
+
+    def clear_all_stale_git_locks(self) -> list[str]:
+        """Remove every git lock file under refs/ too (tag locks); only while holding the lock."""
+        if self._fd is None:
+            raise RuntimeError("clear_all_stale_git_locks needs the StoreLock held")
+        removed = [name for name in STALE_GIT_LOCKS
+                   if _remove_stale(os.path.join(self.git_dir, name))]
+        refs = os.path.join(self.git_dir, "refs")
+        # Deep: a dead writer's refs/tags/QT-01/r3.lock makes every later "create" of that
+        # tag fail. Walking refs/ is cheap after pack-refs, so only the scheduler does it.
+        for folder, _dirs, files in os.walk(refs):
+            for name in files:
+                if name.endswith(".lock"):
+                    path = os.path.join(folder, name)
+                    if _remove_stale(path):
+                        removed.append(os.path.relpath(path, self.git_dir))
+        return removed
 
     def __enter__(self) -> StoreLock:
         self.acquire()
@@ -83,6 +95,15 @@ class StoreLock:
 
     def __exit__(self, *exc_info) -> None:
         self.release()
+
+
+def _remove_stale(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    log.warning("removed stale git lock %s left by a crashed writer", path)
+    return True
 
 
 @contextmanager

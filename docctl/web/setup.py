@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from docctl.errors import DocctlError
 from docctl.extensions import babel, db, login_manager
-from docctl.services import publishing, users
+from docctl.services import users
 from docctl.web import labels
 
 
@@ -71,11 +71,6 @@ def _register_hooks(app) -> None:
         if started and datetime.now(UTC) - datetime.fromtimestamp(started, UTC) > limit:
             session.clear()   # absolute lifetime reached: sign in again
         return None
-
-    @app.before_request
-    def due_revisions():
-        if request.endpoint not in (None, "static"):
-            publishing.maybe_take_effect(app)
 
     @app.after_request
     def security_headers(response):

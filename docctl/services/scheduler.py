@@ -1,0 +1,135 @@
+"""Housekeeping that runs by itself while `docctl serve` runs (and once for `docctl tick`).
+
+Each gunicorn worker starts a daemon thread; a non-blocking flock on
+<instance>/scheduler.lock picks one leader per data set (a dead leader's lock frees itself),
+and only the leader works. Every pass settles interrupted intents, makes due revisions
+effective, applies queued index jobs, clears lock files of dead writers and restores a
+half-written work tree; now and then it also packs the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from flask import Flask
+
+from docctl.extensions import db
+from docctl.flock import try_flock
+
+log = logging.getLogger(__name__)
+
+PASS_SECONDS = 0.5          # index jobs are searchable within about a second
+TIDY_SECONDS = 5.0          # lock files and the DIRTY marker
+DUE_SECONDS = 30.0          # revisions whose effective date has come
+MAINTAIN_SECONDS = 3600.0   # pack-refs, repack, commit-graph
+FOLLOWER_SECONDS = 5.0      # how often a non-leader tries to become the leader
+
+
+def run_pass(*, tidy: bool = True, due: bool = True, maintain: bool = False) -> dict:
+    """Run one housekeeping pass in the current app context; return what it did.
+
+    Every step is tried on its own: one failing step is logged and never stops the others.
+    """
+    from docctl.services import indexing, publishing
+    from docctl.services.context import store
+
+    done: dict = {}
+    steps = [("store", (lambda: store().tidy()) if tidy else None),
+             ("intents", publishing.recover),
+             ("took_effect", publishing.take_effect_due if due else None),
+             ("index_jobs", indexing.apply_if_pending),
+             ("maintained", (lambda: store().maintain() or True) if maintain else None)]
+    for name, step in steps:
+        if step is None:
+            continue
+        try:
+            done[name] = step()
+        except Exception:
+            db.session.rollback()
+            log.exception("scheduler step %s failed", name)
+            done[name] = "failed"
+        finally:
+            db.session.commit()   # end every read transaction: never hold one across a pass
+    return done
+
+
+class Scheduler:
+    """The housekeeping thread of one app (one data set)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.lock_path = os.path.join(app.config["INSTANCE_DIR"], "scheduler.lock")
+        self.stopping = threading.Event()
+        self.leader = False
+        self._fd: int | None = None
+        self._thread: threading.Thread | None = None
+        self._last = {"tidy": 0.0, "due": 0.0, "maintain": time.monotonic()}
+
+    def start(self) -> None:
+        """Start the daemon thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="docctl-scheduler",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop, wait for it, and give up the leadership."""
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+        self.leader = False
+
+    def try_lead(self) -> bool:
+        """Become the leader if no live process is (non-blocking)."""
+        if self._fd is None:
+            self._fd = try_flock(self.lock_path)
+            if self._fd is not None:
+                self.leader = True
+                log.info("scheduler: process %d leads for %s", os.getpid(),
+                         self.app.config["INSTANCE_DIR"])
+        return self.leader
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.try_lead():
+                    self._pass()
+                    pause = PASS_SECONDS
+                else:
+                    pause = FOLLOWER_SECONDS
+            except Exception:   # never let the thread die: log and try again next time
+                log.exception("scheduler pass failed")
+                pause = PASS_SECONDS
+            self.stopping.wait(pause)
+
+    def _pass(self) -> None:
+        clock = time.monotonic()
+        flags = {name: clock - self._last[name] >= every for name, every in (
+            ("tidy", TIDY_SECONDS), ("due", DUE_SECONDS), ("maintain", MAINTAIN_SECONDS))}
+        for name, due in flags.items():
+            if due:
+                self._last[name] = clock
+        with self.app.app_context():
+            try:
+                done = run_pass(**flags)
+            finally:
+                db.session.remove()
+        busy = {k: v for k, v in done.items() if v and v != {"finished": 0, "abandoned": 0,
+                                                               "busy": 0, "failed": 0}}
+        if busy:
+            log.debug("scheduler pass: %s", busy)
+
+
+def start(app: Flask) -> Scheduler:
+    """Start the scheduler of this app (one per app: per data set), once."""
+    scheduler = app.extensions.get("docctl.scheduler")
+    if scheduler is None:
+        scheduler = app.extensions["docctl.scheduler"] = Scheduler(app)
+        scheduler.start()
+    return scheduler
