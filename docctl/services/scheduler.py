@@ -22,10 +22,10 @@ from docctl.flock import try_flock
 log = logging.getLogger(__name__)
 
 PASS_SECONDS = 0.5          # index jobs are searchable within about a second
-TIDY_SECONDS = 5.0          # lock files and the DIRTY marker
+TIDY_SECONDS = 2.0          # lock files of dead writers and the DIRTY marker
 DUE_SECONDS = 30.0          # revisions whose effective date has come
 MAINTAIN_SECONDS = 3600.0   # pack-refs, repack, commit-graph
-FOLLOWER_SECONDS = 5.0      # how often a non-leader tries to become the leader
+FOLLOWER_SECONDS = 1.0      # how often a non-leader tries to take over (a flock try)
 
 
 def run_pass(*, tidy: bool = True, due: bool = True, maintain: bool = False) -> dict:

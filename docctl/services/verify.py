@@ -46,6 +46,8 @@ def check(*, fsck: bool = True) -> list[Finding]:
     findings += _check_revisions(gitstore, [r for r in revisions if r.status in CONTROLLED],
                                  on_main)
     findings += _check_signatures({r.id: r for r in revisions})
+    findings += [Finding("git", f"stray file in the store's work tree: {path}")
+                 for path in gitstore.stray_files()]
     findings += _check_catalog()
     findings += audit.verify_chain(anchors)
     return findings

@@ -32,7 +32,7 @@ class StoreUpkeep:
             # Changed-path filters keep `git log -- path` from walking all of history.
             self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split")
 
-    def tidy(self, *, timeout: float = 1.0) -> dict:
+    def tidy(self, *, timeout: float = 0.2) -> dict:
         """Clear dead writers' lock files and restore a half-written work tree (under StoreLock).
 
         Returns what was done; an empty dict also when another writer holds the lock now.
