@@ -248,3 +248,44 @@ def test_a_crash_before_the_ref_update_leaves_no_stray_file(app, awaiting, db, m
     assert publishing.approve(awaiting["approver"], "QT-01", 1, password=PASSWORD,
                               effective_date=publishing.today()).status == "effective"
     assert verify.run() == []
+
+
+def test_a_withdrawal_interrupted_after_its_commit_is_finished_by_the_retry(app, awaiting, db,
+                                                                            monkeypatch):
+    publishing.approve(awaiting["approver"], "QT-01", 1, password=PASSWORD,
+                       effective_date=publishing.today())
+    monkeypatch.setattr(publishing, "finish", lambda intent, sha: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        publishing.withdraw(awaiting["controller"], "QT-01", reason="Hết hiệu lực",
+                            password=PASSWORD)
+    monkeypatch.undo()
+    db.session.rollback()
+    before = commits(app)
+    document = publishing.withdraw(awaiting["controller"], "QT-01", reason="Hết hiệu lực",
+                                   password=PASSWORD)
+    assert document.status == "obsolete" and commits(app) == before   # finished, not redone
+    from docctl.errors import Conflict
+    with pytest.raises(Conflict):   # a later click: already withdrawn, said cleanly
+        publishing.withdraw(awaiting["controller"], "QT-01", reason="x", password=PASSWORD)
+    assert verify.run() == []
+
+
+def test_a_take_effect_interrupted_after_its_commit_is_finished_by_the_next_pass(
+        app, awaiting, db, clock, monkeypatch):
+    from datetime import timedelta
+
+    from docctl.services import scheduler
+    publishing.approve(awaiting["approver"], "QT-01", 1, password=PASSWORD,
+                       effective_date=clock.today() + timedelta(days=1))
+    clock.advance(days=2)
+    monkeypatch.setattr(publishing, "finish", lambda intent, sha: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        publishing.take_effect_due()
+    monkeypatch.undo()
+    db.session.rollback()
+    before = commits(app)
+    done = scheduler.run_pass()
+    assert done["intents"]["finished"] == 1 and done["took_effect"] == 0
+    assert commits(app) == before
+    assert documents.get_revision(awaiting["auditor"], "QT-01", 1).status == "effective"
+    assert verify.run() == []
