@@ -36,7 +36,8 @@ def approve(actor: User, code: str, number: int, *, password: str,
             effective_date: date) -> Revision:
     """Approve with an e-signature; publish to git; take effect now or on its date.
 
-    A retry after an interrupted approval finishes that approval (or says it is done).
+    A retry after an interrupted approval finishes it; once finished, approving again is
+    refused (409) with the revision's status, which tells the approver it is done.
     """
     revision = get_revision(actor, code, number)
     require(actor, Perm.APPROVE)
@@ -44,10 +45,8 @@ def approve(actor: User, code: str, number: int, *, password: str,
         raise Forbidden(_l("The author cannot approve their own revision"))
     if revision.approver_id != actor.id:
         raise Forbidden(_l("You are not the approver named for this revision"))
-    settle_pending(revision_id=revision.id)
-    if revision.status in (Status.APPROVED, Status.EFFECTIVE) and _signed(
-            actor, revision, "approved"):
-        return revision   # the same approval, finished earlier: done, not an error
+    if any(i.kind == "publish" for i in settle_pending(revision_id=revision.id)):
+        return revision   # the interrupted approval, finished now: done, not an error
     next_status(revision.status, Action.APPROVE)
     if not isinstance(effective_date, date):
         raise ValidationError(_l("Effective date is required (YYYY-MM-DD)"),
@@ -106,10 +105,6 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     payload = {"signer_id": actor.id, "signed_at": now().isoformat(), "reason": reason}
     intent = _run(actor, "withdraw", document, target, payload)
     return db.session.get(Document, intent.document_id)
-
-
-def _signed(actor: User, revision: Revision, meaning: str) -> bool:
-    return any(s.user_id == actor.id and s.meaning == meaning for s in revision.signatures)
 
 
 # The store's base check is repo-wide: a commit for another document also makes it stale.

@@ -137,11 +137,13 @@ def test_the_approvers_retry_finishes_the_interrupted_approval(app, awaiting, db
     assert rev.status == "effective" and commits(app) == before
     assert [s.meaning for s in rev.signatures].count("approved") == 1
     assert {i.state for i in db.session.query(Intent)} == {"done"}
-    # And once more: it is done, the answer is the same revision, nothing is signed twice.
-    again = publishing.approve(awaiting["approver"], "QT-01", 1, password=PASSWORD,
-                               effective_date=publishing.today())
-    assert again.id == rev.id and commits(app) == before
-    assert [s.meaning for s in again.signatures].count("approved") == 1
+    # And once more: it is done, said cleanly (409 naming its status), nothing signed twice.
+    from docctl.errors import InvalidTransition
+    with pytest.raises(InvalidTransition) as caught:
+        publishing.approve(awaiting["approver"], "QT-01", 1, password=PASSWORD,
+                           effective_date=publishing.today())
+    assert caught.value.details["status"] == "effective" and commits(app) == before
+    assert [s.meaning for s in rev.signatures].count("approved") == 1
     assert verify.run() == []
 
 
