@@ -189,13 +189,15 @@ def settle_pending(*, revision_id: int | None = None,
     working on one of them, or while the database refuses to finish one.
     """
     finished = []
-    for intent in intents.pending(revision_id=revision_id, document_id=document_id):
+    waiting = intents.pending(revision_id=revision_id, document_id=document_id)
+    for intent in waiting:
         outcome = settle(intent)
         if outcome in ("busy", "failed"):
             raise InProgress(_l("This change is being completed; try again in a moment"))
         if outcome == "finished":
             finished.append(intent)
-    db.session.expire_all()   # what was settled changed rows this session may hold
+    if waiting:
+        db.session.expire_all()   # what was settled changed rows this session may hold
     return finished
 
 
