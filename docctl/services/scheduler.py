@@ -22,13 +22,16 @@ from docctl.flock import try_flock
 log = logging.getLogger(__name__)
 
 PASS_SECONDS = 0.5          # index jobs are searchable within about a second
-TIDY_SECONDS = 2.0          # lock files of dead writers and the DIRTY marker
+TIDY_SECONDS = 2.0          # the DIRTY marker and git's well-known lock files (a few stats)
+DEEP_TIDY_SECONDS = 30.0    # also every lock file under refs/ (a walk; cheap once packed)
 DUE_SECONDS = 30.0          # revisions whose effective date has come
 MAINTAIN_SECONDS = 3600.0   # pack-refs, repack, commit-graph
+FIRST_MAINTAIN_SECONDS = 60.0   # soon after start: packed refs keep the deep tidy cheap
 FOLLOWER_SECONDS = 1.0      # how often a non-leader tries to take over (a flock try)
 
 
-def run_pass(*, tidy: bool = True, due: bool = True, maintain: bool = False) -> dict:
+def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
+             maintain: bool = False) -> dict:
     """Run one housekeeping pass in the current app context; return what it did.
 
     Every step is tried on its own: one failing step is logged and never stops the others.
@@ -37,7 +40,7 @@ def run_pass(*, tidy: bool = True, due: bool = True, maintain: bool = False) -> 
     from docctl.services.context import store
 
     done: dict = {}
-    steps = [("store", (lambda: store().tidy()) if tidy else None),
+    steps = [("store", (lambda: store().tidy(deep=deep)) if tidy or deep else None),
              ("intents", publishing.recover),
              ("took_effect", publishing.take_effect_due if due else None),
              ("index_jobs", indexing.apply_if_pending),
@@ -66,7 +69,8 @@ class Scheduler:
         self.leader = False
         self._fd: int | None = None
         self._thread: threading.Thread | None = None
-        self._last = {"tidy": 0.0, "due": 0.0, "maintain": time.monotonic()}
+        self._last = {"tidy": 0.0, "deep": 0.0, "due": 0.0,
+                      "maintain": time.monotonic() - MAINTAIN_SECONDS + FIRST_MAINTAIN_SECONDS}
 
     def start(self) -> None:
         """Start the daemon thread (once)."""
@@ -111,7 +115,8 @@ class Scheduler:
     def _pass(self) -> None:
         clock = time.monotonic()
         flags = {name: clock - self._last[name] >= every for name, every in (
-            ("tidy", TIDY_SECONDS), ("due", DUE_SECONDS), ("maintain", MAINTAIN_SECONDS))}
+            ("tidy", TIDY_SECONDS), ("deep", DEEP_TIDY_SECONDS), ("due", DUE_SECONDS),
+            ("maintain", MAINTAIN_SECONDS))}
         for name, due in flags.items():
             if due:
                 self._last[name] = clock

@@ -72,22 +72,11 @@ class StoreLock:
         for name in STALE_GIT_LOCKS:
             _remove_stale(os.path.join(self.git_dir, name))
 
-    def clear_all_stale_git_locks(self) -> list[str]:
-        """Remove every git lock file under refs/ too (tag locks); only while holding the lock."""
+    def remove_stale(self, paths: list[str]) -> list[str]:
+        """Remove lock files found by stale_lock_files; only while holding the StoreLock."""
         if self._fd is None:
-            raise RuntimeError("clear_all_stale_git_locks needs the StoreLock held")
-        removed = [name for name in STALE_GIT_LOCKS
-                   if _remove_stale(os.path.join(self.git_dir, name))]
-        refs = os.path.join(self.git_dir, "refs")
-        # Deep: a dead writer's refs/tags/QT-01/r3.lock makes every later "create" of that
-        # tag fail. Walking refs/ is cheap after pack-refs, so only the scheduler does it.
-        for folder, _dirs, files in os.walk(refs):
-            for name in files:
-                if name.endswith(".lock"):
-                    path = os.path.join(folder, name)
-                    if _remove_stale(path):
-                        removed.append(os.path.relpath(path, self.git_dir))
-        return removed
+            raise RuntimeError("remove_stale needs the StoreLock held")
+        return [os.path.relpath(path, self.git_dir) for path in paths if _remove_stale(path)]
 
     def __enter__(self) -> StoreLock:
         self.acquire()
@@ -95,6 +84,21 @@ class StoreLock:
 
     def __exit__(self, *exc_info) -> None:
         self.release()
+
+
+def stale_lock_files(git_dir, *, deep: bool = False) -> list[str]:
+    """Return git lock files present now (without any lock: candidates to check under it).
+
+    deep also walks refs/ (a dead writer's refs/tags/QT-01/r3.lock blocks that tag for
+    good); the walk is cheap once pack-refs has packed the loose refs.
+    """
+    git_dir = os.fspath(git_dir)
+    found = [os.path.join(git_dir, name) for name in STALE_GIT_LOCKS
+             if os.path.lexists(os.path.join(git_dir, name))]
+    if deep:
+        for folder, _dirs, files in os.walk(os.path.join(git_dir, "refs")):
+            found += [os.path.join(folder, name) for name in files if name.endswith(".lock")]
+    return sorted(set(found))
 
 
 def _remove_stale(path: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from docctl.errors import StoreLockTimeout
-from docctl.store.locking import StoreLock, maintenance_lock
+from docctl.store.locking import StoreLock, maintenance_lock, stale_lock_files
 
 DIRTY_MARKER = "docctl-dirty.json"
 
@@ -32,19 +32,25 @@ class StoreUpkeep:
             # Changed-path filters keep `git log -- path` from walking all of history.
             self._git("commit-graph", "write", "--reachable", "--changed-paths", "--split")
 
-    def tidy(self, *, timeout: float = 0.2) -> dict:
-        """Clear dead writers' lock files and restore a half-written work tree (under StoreLock).
+    def tidy(self, *, deep: bool = False, timeout: float = 0.2) -> dict:
+        """Clear dead writers' lock files and restore a half-written work tree.
 
-        Returns what was done; an empty dict also when another writer holds the lock now.
+        Looks first without any lock, and takes the StoreLock only when there is something
+        to clear (so no writer waits for a pass that finds nothing). Returns what was done;
+        an empty dict also when a writer holds the lock now (the next pass sees again).
         """
+        candidates = stale_lock_files(self.git_dir, deep=deep)
+        dirty = (self.git_dir / DIRTY_MARKER).exists()
         done: dict = {}
+        if not candidates and not dirty:
+            return done
         try:
             lock = StoreLock(self.path, timeout)
-            lock.acquire()
+            lock.acquire()   # acquiring clears the well-known ones already
         except StoreLockTimeout:
             return done
         try:
-            removed = lock.clear_all_stale_git_locks()
+            removed = lock.remove_stale(candidates)   # each one logged as it goes
             if removed:
                 done["locks"] = removed
             if (self.git_dir / DIRTY_MARKER).exists():
