@@ -87,3 +87,27 @@ def mark(intent_id: str, state: str, *, commit_sha: str | None = None) -> bool:
         update(Intent).where(Intent.id == intent_id, Intent.state == "pending").values(**values)
         .execution_options(synchronize_session="fetch"))
     return bool(result.rowcount)
+
+
+def sweep() -> int:
+    """Remove lock files of intents that are not pending and whose holder is gone.
+
+    A process that dies between taking an intent's lock and recording the intent leaves a
+    file no one would settle; return how many such files were removed.
+    """
+    folder = os.path.dirname(lock_path("0"))
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    waiting = set(db.session.scalars(select(Intent.id).where(Intent.state == "pending")))
+    removed = 0
+    for name in names:
+        intent_id = name.removesuffix(".lock")
+        if not name.endswith(".lock") or not intent_id.isalnum() or intent_id in waiting:
+            continue
+        ownership = claim(intent_id)
+        if ownership is not None:   # nobody holds it: a leftover
+            ownership.release()
+            removed += 1
+    return removed

@@ -36,12 +36,13 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
 
     Every step is tried on its own: one failing step is logged and never stops the others.
     """
-    from docctl.services import indexing, publishing
+    from docctl.services import indexing, intents, publishing
     from docctl.services.context import store
 
     done: dict = {}
     steps = [("store", (lambda: store().tidy(deep=deep)) if tidy or deep else None),
              ("intents", publishing.recover),
+             ("intent_locks", intents.sweep if deep else None),
              ("took_effect", publishing.take_effect_due if due else None),
              ("index_jobs", indexing.apply_if_pending),
              ("maintained", (lambda: store().maintain() or True) if maintain else None)]

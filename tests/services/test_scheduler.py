@@ -107,3 +107,18 @@ def test_tick_settles_an_interrupted_publish_at_once(app, db, users, monkeypatch
     db.session.rollback()
     assert {i.state for i in db.session.query(Intent)} == {"done"}
     assert documents.get_revision(users["auditor"], "QT-01", 1).status == "effective"
+
+
+
+def test_a_lock_file_of_an_intent_never_recorded_is_swept(app, db):
+    from pathlib import Path
+
+    from docctl.services import intents
+    live = intents.own("a" * 32)      # a request at work on an intent not yet recorded
+    dead = Path(intents.lock_path("d" * 32))
+    dead.write_text("")               # a process that died there: its file stays, unlocked
+    try:
+        assert scheduler.run_pass()["intent_locks"] == 1
+        assert Path(intents.lock_path("a" * 32)).exists() and not dead.exists()
+    finally:
+        live.release()
