@@ -155,7 +155,7 @@ def _attempt_once(actor: User | None, kind: str, document: Document, revision: R
             # A failure reported after the ref moved must not abandon what git now holds;
             # if git cannot even be asked, the scheduler settles the intent later.
             sha = None if isinstance(exc, StaleHead) else gitstore.find_intent(
-                intent_id, max_count=50)
+                intent_id, since=head)
             if sha is None:
                 intents.mark(intent_id, "abandoned")
                 db.session.commit()
@@ -219,7 +219,7 @@ def settle(intent: Intent) -> str:
         gitstore = store()
         # Under the store lock no commit of this intent can still be on its way.
         with StoreLock(gitstore.path, gitstore.lock_timeout):
-            sha = gitstore.find_intent(intent_id)
+            sha = gitstore.find_intent(intent_id, since=intent.expected_head)
         if sha:
             try:
                 return "finished" if finish(intent, sha) else "settled"

@@ -319,11 +319,22 @@ class GitStore(StoreUpkeep):
             raise StoreError("no such file in the store", commit=commit, path=path)
         return out
 
-    def find_intent(self, intent_id: str, *, max_count: int = 500) -> str | None:
-        """Return the newest commit among the last max_count whose Docctl-Intent is intent_id."""
+    def find_intent(self, intent_id: str, *, since: str | None = None,
+                    max_count: int | None = 500) -> str | None:
+        """Return the newest commit whose Docctl-Intent is intent_id.
+
+        With since (the head the intent was made on), every commit after it is searched,
+        however many; without it, the last max_count.
+        """
         if not isinstance(intent_id, str) or _INTENT.fullmatch(intent_id) is None:
             raise ValidationError("invalid intent id", value=repr(intent_id)[:80])
-        for info in self._log(["HEAD"], max_count=max_count):
+        revs = ["HEAD"]
+        if since is not None:
+            # A head this store never had (a restored store, say): search all of history.
+            known = self._run(["cat-file", "-e", f"{check_sha(since)}^{{commit}}"],
+                              None, None)[0] == 0
+            revs, max_count = ([f"{since}..HEAD"] if known else ["HEAD"]), None
+        for info in self._log(revs, max_count=max_count):
             if ("Docctl-Intent", intent_id) in info.trailers:
                 return info.sha
         return None

@@ -266,3 +266,24 @@ def test_unreadable_marker_does_not_block_writers(store):
     sha = write(store, {"content.txt": b"next"}, directory=document_dir("BM", "BM-01"))
     assert store.read_file(sha, f"{DOC}/content.txt") == b"good"
     assert status(store) == ""
+
+
+def test_find_intent_searches_every_commit_after_the_intents_head(tmp_path):
+    """However many commits came after, the intent's commit is found; an unknown head too."""
+    from docctl.store import GitStore, Person
+    store = GitStore.init(tmp_path / "store")
+    try:
+        base = store.head()
+        author = Person("A", "a@docctl.invalid")
+        sha = store.write_revision("documents/QT/QT-01", {"a.txt": b"1"}, subject="s",
+                                   body=None, trailers=[("Docctl-Intent", "abc123")],
+                                   author=author)
+        for i in range(3):
+            store.write_revision("documents/QT/QT-02", {"b.txt": str(i).encode()},
+                                 subject="t", body=None, trailers=[], author=author)
+        assert store.find_intent("abc123", max_count=2) is None   # beyond a fixed window
+        assert store.find_intent("abc123", since=base) == sha
+        assert store.find_intent("abc123", since="f" * 40) == sha  # a head never seen
+        assert store.find_intent("abc123", since=sha) is None      # not after its own commit
+    finally:
+        store.close()
