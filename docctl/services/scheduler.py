@@ -126,10 +126,7 @@ class Scheduler:
                 done = run_pass(**flags)
             finally:
                 db.session.remove()
-        busy = {k: v for k, v in done.items() if v and v != {"finished": 0, "abandoned": 0,
-                                                               "busy": 0, "failed": 0}}
-        if busy:
-            log.debug("scheduler pass: %s", busy)
+        log.debug("scheduler pass: %s", done)
 
 
 def start(app: Flask) -> Scheduler:
