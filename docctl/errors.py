@@ -86,3 +86,17 @@ class IntegrityFailure(DocctlError):
 
     status = 409
     code = "integrity_failure"
+
+
+class Busy(DocctlError):
+    """The database stayed locked past the busy timeout; try again in a moment."""
+
+    status = 503
+    code = "busy"
+
+
+class StorageFull(DocctlError):
+    """The server ran out of storage space; nothing was saved."""
+
+    status = 507
+    code = "storage_full"
