@@ -42,6 +42,14 @@ class Config:
     LOGIN_RATE_LIMIT = "100/hour"
     RATELIMIT_STORAGE_URI = "memory://"
     STORE_LOCK_TIMEOUT = 30.0
+    # Seconds a request waits for the database's write lock (SQLite busy timeout, PostgreSQL
+    # lock_timeout) before answering 503; well under gunicorn's 30 s worker timeout.
+    DB_BUSY_TIMEOUT = 10.0
+    # PostgreSQL connection pool per process (a sync gunicorn worker serves one request at once).
+    DB_POOL_SIZE = 5
+    DB_MAX_OVERFLOW = 5
+    DB_POOL_RECYCLE = 1800       # seconds; below the usual server/firewall idle cut-offs
+    DB_POOL_TIMEOUT = 10.0       # seconds to wait for a free pooled connection
     SEARCH_BACKEND = "whoosh"    # "tantivy" for large registers (a province's agencies)
     SEARCH_PAGE_SIZE = 20
     SOFFICE_PATH = ""            # LibreOffice's soffice for PDF copies; empty: look on PATH
@@ -92,7 +100,7 @@ class Config:
             values["SECRET_KEY"] = _secret_key(instance)
         values.update(
             SQLALCHEMY_DATABASE_URI=values["DATABASE_URL"],
-            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+            SQLALCHEMY_ENGINE_OPTIONS=_engine_options(values),
             MAX_CONTENT_LENGTH=(values["MAX_UPLOAD_MB"] + 1) * 1024 * 1024,
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
@@ -106,6 +114,19 @@ class Config:
             WTF_CSRF_TIME_LIMIT=None,
         )
         return values
+
+
+def _engine_options(values: dict) -> dict:
+    """Return the engine options: a sized, recycled pool on PostgreSQL.
+
+    The SQLite pragmas are set by docctl.dbengine on every connection, whatever the options.
+    """
+    options = {"pool_pre_ping": True}
+    if str(values["DATABASE_URL"]).startswith("postgresql"):
+        options.update(pool_size=values["DB_POOL_SIZE"], max_overflow=values["DB_MAX_OVERFLOW"],
+                       pool_recycle=values["DB_POOL_RECYCLE"],
+                       pool_timeout=values["DB_POOL_TIMEOUT"])
+    return options
 
 
 def _secret_key(instance: Path) -> str:

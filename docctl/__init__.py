@@ -17,11 +17,12 @@ def create_app(config=None, **overrides) -> Flask:
     app.config.update(settings.as_flask())
     app.config.update(overrides)
 
-    from docctl import extensions
+    from docctl import dbengine, extensions
     from docctl.store import setup as store_setup
     from docctl.web import register_web
 
     extensions.db.init_app(app)
+    dbengine.init_app(app, extensions.db)
     extensions.migrate.init_app(app, extensions.db,
                                 directory=str(BASE_DIR / "migrations"))
     extensions.csrf.init_app(app)

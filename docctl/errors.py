@@ -100,3 +100,17 @@ class InProgress(DocctlError):
 
     status = 503
     code = "in_progress"
+
+
+class Busy(DocctlError):
+    """The database stayed locked past the busy timeout; try again in a moment."""
+
+    status = 503
+    code = "busy"
+
+
+class StorageFull(DocctlError):
+    """The server ran out of storage space; nothing was saved."""
+
+    status = 507
+    code = "storage_full"

@@ -5,9 +5,10 @@ import json
 import re
 
 from flask import has_request_context, request
-from sqlalchemy import DDL, event, func, select
+from sqlalchemy import DDL, event, func, select, text
 from sqlalchemy.orm import Session
 
+from docctl import dbengine
 from docctl.extensions import db
 from docctl.models import AuditEvent
 from docctl.services.context import now
@@ -54,6 +55,7 @@ def record(action: str, actor=None, *, object_type: str = "", object_id: str = "
            document=None, revision=None, details: dict | None = None,
            reason: str | None = None) -> AuditEvent:
     """Add an audit event to the current unit of work (the caller commits)."""
+    _hold_head()
     head = db.session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -76,6 +78,48 @@ def record(action: str, actor=None, *, object_type: str = "", object_id: str = "
     event.hash = chain_hash(event.prev_hash, event)
     db.session.add(event)
     db.session.flush()
+    return event
+
+
+# One lock per schema: the tests (and a provincial deployment) keep several trails in one
+# PostgreSQL database, and each trail has its own head.
+_PG_HEAD_LOCK = text("SELECT pg_advisory_xact_lock("
+                     "hashtextextended(current_schema() || '.docctl.audit_head', 0))")
+
+
+def _hold_head() -> None:
+    """Serialise appenders: hold the chain head until this transaction ends."""
+    session = db.session()
+    if session.get_bind().dialect.name == "postgresql":
+        # Released at commit or rollback; READ COMMITTED then shows the head as it is now.
+        session.execute(_PG_HEAD_LOCK)
+    elif not session.in_transaction():
+        # SQLite: begin holding the write lock, so the head read below is the newest and no
+        # other writer can append before this transaction commits.
+        with dbengine.immediate():
+            session.connection()
+    # A SQLite transaction already under way either holds the write lock (it began
+    # IMMEDIATE) or is a read snapshot that SQLite refuses to let write once another writer
+    # committed (SQLITE_BUSY_SNAPSHOT, answered 503): the chain cannot fork either way.
+
+
+def record_reading(action: str, actor=None, **fields) -> AuditEvent:
+    """Record a view or download now, in a short transaction of its own, and commit it.
+
+    The page's objects stay loaded; the read snapshot the request held is ended first, so the
+    entry is appended under the write lock with a fresh view of the head.
+    """
+    session = db.session()
+    keep = session.expire_on_commit
+    # Only the entry is written: expiring the page's objects would reload them row by row.
+    session.expire_on_commit = False
+    try:
+        if session.in_transaction():
+            session.commit()
+        event = record(action, actor, **fields)
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
     return event
 
 

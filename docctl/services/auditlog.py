@@ -104,10 +104,9 @@ def read_log(actor: User, filters: Filters, *, page: int = 1, per_page: int = 50
     """Return one page of the log for an auditor, recording the reading."""
     require(actor, Perm.AUDIT)
     rows, total = entries(filters, page=page, per_page=per_page, newest_first=newest_first)
-    audit.record("audit_read", actor, object_type="audit",
-                 details={"filters": filters.as_dict(), "page": page, "shown": len(rows),
-                          "total": total})
-    db.session.commit()
+    audit.record_reading("audit_read", actor, object_type="audit",
+                         details={"filters": filters.as_dict(), "page": page,
+                                  "shown": len(rows), "total": total})
     return rows, total
 
 
@@ -194,8 +193,8 @@ def export(actor: User, filters: Filters, fmt: str) -> Download:
     stamp = now().astimezone(zone()).strftime("%Y%m%d-%H%M")
     filename = f"audit-log_{stamp}.{fmt}"
     # The entry carries the file's hash: what was handed out can be proved later.
-    audit.record("audit_exported", actor, object_type="audit",
-                 details={"format": fmt, "filters": filters.as_dict(), "entries": count,
-                          "sha256": hashlib.sha256(data).hexdigest(), "filename": filename})
-    db.session.commit()
+    audit.record_reading("audit_exported", actor, object_type="audit",
+                         details={"format": fmt, "filters": filters.as_dict(),
+                                  "entries": count, "sha256": hashlib.sha256(data).hexdigest(),
+                                  "filename": filename})
     return Download(data, filename, CSV_MIME if fmt == "csv" else XLSX_MIME)

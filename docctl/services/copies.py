@@ -119,10 +119,9 @@ def _filename(revision: Revision, kind: str, fmt: str) -> str:
 
 
 def _record(user: User, revision: Revision, kind: str, filename: str, **extra) -> None:
-    audit.record("download", user, document=revision.document, revision=revision,
-                 details={"kind": kind, "status": revision.status, "filename": filename,
-                          "sha256": revision.sha256, **extra})
-    db.session.commit()
+    audit.record_reading("download", user, document=revision.document, revision=revision,
+                         details={"kind": kind, "status": revision.status,
+                                  "filename": filename, "sha256": revision.sha256, **extra})
 
 
 def controlled_copy(user: User, code: str, number: int, *, kind: str = "auto",

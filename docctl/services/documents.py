@@ -269,9 +269,8 @@ def download(user: User, code: str, number: int) -> tuple[bytes, Revision]:
                      details={"expected_sha256": revision.sha256})
         db.session.commit()
         raise
-    audit.record("download", user, document=revision.document, revision=revision,
-                 details={"kind": "original", "status": revision.status})
-    db.session.commit()
+    audit.record_reading("download", user, document=revision.document, revision=revision,
+                         details={"kind": "original", "status": revision.status})
     return data, revision
 
 
@@ -292,5 +291,4 @@ def my_tasks(user: User) -> dict:
 
 def record_view(user: User, document: Document, revision: Revision | None) -> None:
     """Record that a user opened a document page (access history)."""
-    audit.record("viewed", user, document=document, revision=revision)
-    audit.commit_reading()
+    audit.record_reading("viewed", user, document=document, revision=revision)

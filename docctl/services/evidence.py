@@ -98,10 +98,10 @@ def _in_range(revision: Revision, start: datetime | None, end: datetime | None) 
 
 
 def _record(actor: User, package: Package, scope: dict, document: Document | None) -> None:
-    audit.record("evidence_downloaded", actor, object_type="evidence", document=document,
-                 details={"scope": scope, "filename": package.filename, "size": package.size,
-                          "sha256": package.sha256})
-    db.session.commit()
+    audit.record_reading("evidence_downloaded", actor, object_type="evidence",
+                         document=document, details={"scope": scope, "filename": package.filename,
+                                                     "size": package.size,
+                                                     "sha256": package.sha256})
 
 
 class _Writer:

@@ -151,7 +151,6 @@ def read_timeline(actor: User, code: str, *, include_reads: bool = False) -> Tim
     """Return a document's timeline for an auditor, recording the reading."""
     require(actor, Perm.AUDIT)
     story = build(get_document(actor, code), include_reads=include_reads)
-    audit.record("timeline_viewed", actor, document=story.document,
-                 details={"events": len(story.events), "include_reads": include_reads})
-    audit.commit_reading()
+    audit.record_reading("timeline_viewed", actor, document=story.document,
+                         details={"events": len(story.events), "include_reads": include_reads})
     return story

@@ -2,13 +2,14 @@
 
 from datetime import UTC, datetime, timedelta
 
-from flask import has_request_context, jsonify, render_template, request, session
+from flask import has_request_context, jsonify, make_response, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from docctl.errors import DocctlError
+from docctl import dbengine
+from docctl.errors import Busy, DocctlError, StorageFull
 from docctl.extensions import babel, db, login_manager
 from docctl.services import users
 from docctl.web import labels
@@ -98,10 +99,33 @@ def _wants_json() -> bool:
     return request.blueprint in ("api", "audit_api") or request.path.startswith("/api/")
 
 
-def _register_errors(app) -> None:
-    @app.errorhandler(DocctlError)
-    def docctl_error(exc: DocctlError):
+# Seconds a client should wait before retrying a request the database was too busy for.
+RETRY_AFTER = "5"
+FAULT_TITLES = {507: _l("Storage full")}
+
+
+def _fault(exc: BaseException) -> DocctlError | None:
+    """Return the answer to a lock or disk-space fault behind exc, else None."""
+    kind = dbengine.fault_kind(exc)
+    if kind == "busy":
+        return Busy(_l("The system is busy with other changes. Nothing was lost; "
+                       "try again in a few seconds."))
+    if kind == "full":
+        return StorageFull(_l("The server has run out of storage space, so nothing was saved. "
+                              "Please tell the administrator."))
+    return None
+
+
+def _rollback() -> None:
+    """Undo the unit of work; a connection the fault broke is dropped instead."""
+    try:
         db.session.rollback()
+    except Exception:   # noqa: BLE001 (the fault is being answered; the session goes)
+        db.session.remove()
+
+
+def _register_errors(app) -> None:
+    def answer(exc: DocctlError):
         message = labels.error_message(exc)
         if _wants_json():
             body = {"error": exc.code, "message": message}
@@ -109,9 +133,32 @@ def _register_errors(app) -> None:
                 body["field"] = exc.details["field"]
             if exc.details.get("fields"):
                 body["fields"] = exc.details["fields"]
-            return jsonify(body), exc.status
-        return render_template("errors/error.html", status=exc.status, message=message,
-                               title=labels.status_title(exc.status)), exc.status
+            response = jsonify(body)
+        else:
+            title = str(FAULT_TITLES.get(exc.status) or labels.status_title(exc.status))
+            try:
+                # The page's sign-in lookup must not wait for the lock that failed this one.
+                with dbengine.immediate(False):
+                    response = render_template("errors/error.html", status=exc.status,
+                                               message=message, title=title)
+            except Exception:   # noqa: BLE001 (a page that cannot render still answers)
+                app.logger.warning("error page for %s not rendered", exc.status, exc_info=True)
+                response = f"{title}: {message}"
+        response = make_response(response, exc.status)
+        if exc.status == 503:
+            response.headers["Retry-After"] = RETRY_AFTER
+        return response
+
+    @app.errorhandler(DocctlError)
+    def docctl_error(exc: DocctlError):
+        _rollback()
+        if exc.status >= 500:
+            fault = _fault(exc)
+            if fault is not None:
+                app.logger.warning("%s on %s %s: %r", fault.code, request.method, request.path,
+                                   exc)
+                exc = fault
+        return answer(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -124,11 +171,15 @@ def _register_errors(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        db.session.rollback()
+        _rollback()
+        fault = _fault(exc)
+        if fault is not None:
+            # A lock or a full disk is the environment, not a bug: no traceback in the log.
+            app.logger.warning("%s on %s %s: %r", fault.code, request.method, request.path, exc)
+            return answer(fault)
         app.logger.exception("unexpected error on %s %s", request.method, request.path)
         message = labels.http_message(500)
         if _wants_json():
             return jsonify({"error": "internal", "message": message}), 500
         return render_template("errors/error.html", status=500, message=message,
                                title=labels.status_title(500)), 500
-
