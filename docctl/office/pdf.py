@@ -98,12 +98,21 @@ def sandbox() -> tuple[str, ...]:
     return _sandbox
 
 
+def _prctl():
+    """Return libc's prctl, resolved in the parent: the forked child only calls it."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):   # not Linux: the process group kill still applies
+        return None
+
+
 def _die_with_parent(parent: int):
     """Return a pre-exec hook: the child gets SIGKILL when the worker that started it dies."""
+    prctl = _prctl()
+
     def hook() -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:   # the worker died before the hook ran
             os._exit(1)
     return hook
