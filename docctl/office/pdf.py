@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,6 +107,15 @@ def _prctl():
         return None
 
 
+def _reaper() -> list[str]:
+    """Return the wrapper that kills soffice's whole group with its worker, if one is needed."""
+    if "--pid" in sandbox():
+        return []   # the PID namespace dies with its first process, which dies with the worker
+    # soffice's death signal would reach oosplash only, not the soffice.bin it starts.
+    return [sys.executable, "-I", "-S", str(Path(__file__).with_name("reaper.py")),
+            str(os.getpid())]
+
+
 def _die_with_parent(parent: int):
     """Return a pre-exec hook: the child gets SIGKILL when the worker that started it dies."""
     prctl = _prctl()
@@ -131,7 +141,8 @@ def kill_active() -> None:
 
 def _convert(soffice: str, source: Path, outdir: Path, profile: Path, timeout: float) -> None:
     # A private profile: two instances sharing one profile block each other or fail quietly.
-    command = [*sandbox(), soffice, f"-env:UserInstallation={profile.resolve().as_uri()}",
+    command = [*sandbox(), *_reaper(), soffice,
+               f"-env:UserInstallation={profile.resolve().as_uri()}",
                "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
                "--convert-to", "pdf", "--outdir", str(outdir), str(source)]
     # Its own session, so soffice, oosplash and soffice.bin share one group that is killed

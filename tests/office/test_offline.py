@@ -98,25 +98,41 @@ def _script(path: Path, text: str) -> str:
     return str(path)
 
 
-def test_hanging_conversion_is_killed_with_its_children(tmp_path):
-    marker = f"docctl-fake-soffice-{uuid.uuid4().hex}"
+@pytest.fixture(params=["detected", "none"])
+def sandbox(request, monkeypatch):
+    """Run with the sandbox this system allows, then as on a system that allows none."""
+    if request.param == "none":
+        monkeypatch.setattr(pdf, "_sandbox", ())
+    return pdf.sandbox()
+
+
+def _fake(tmp_path: Path, marker: str) -> str:
+    """Return a fake soffice that forks a child and sleeps, both carrying marker."""
     python = shutil.which("python3") or "/usr/bin/python3"
-    fake = _script(tmp_path / "soffice", (
+    return _script(tmp_path / "soffice", (
         "#!/bin/sh\n"
         f"{python} -c 'import time; time.sleep(600)' {marker}-child &\n"
         f"exec {python} -c 'import time; time.sleep(600)' {marker}\n"))
+
+
+def _hanging_libreoffice(tmp_path: Path, soffice: str) -> str:
+    """Return a wrapper that starts the real LibreOffice without a document: it never ends."""
+    return _script(tmp_path / "soffice", (
+        "#!/bin/sh\n"
+        f'exec {soffice} "$1" --headless --norestore --nologo --nodefault\n'))
+
+
+def test_hanging_conversion_is_killed_with_its_children(tmp_path, sandbox):
+    marker = f"docctl-fake-soffice-{uuid.uuid4().hex}"
     with pytest.raises(pdf.RenditionTimeout) as caught:
-        pdf.to_pdf(docx_bytes(), soffice=fake, timeout=1.5)
+        pdf.to_pdf(docx_bytes(), soffice=_fake(tmp_path, marker), timeout=1.5)
     assert caught.value.status == 504
     assert gone(marker) == []
 
 
 def test_real_soffice_bin_dies_with_its_group_at_the_limit(soffice, tmp_path):
-    # LibreOffice started without a document stays up as a server: a conversion that hangs.
     profile = tmp_path / f"profile-{uuid.uuid4().hex}"
-    wrapper = _script(tmp_path / "soffice", (
-        "#!/bin/sh\n"
-        f'exec {soffice} "$1" --headless --norestore --nologo --nodefault\n'))
+    wrapper = _hanging_libreoffice(tmp_path, soffice)
     seen: list[str] = []
     done = threading.Event()
 
@@ -137,27 +153,34 @@ def test_real_soffice_bin_dies_with_its_group_at_the_limit(soffice, tmp_path):
     assert gone(profile.name) == []
 
 
-def test_conversion_killed_with_the_process_that_started_it(tmp_path):
-    # A child process stands in for a gunicorn worker that is killed outright (SIGKILL).
-    marker = f"docctl-orphan-{uuid.uuid4().hex}"
-    python = shutil.which("python3") or "/usr/bin/python3"
-    fake = _script(tmp_path / "soffice", (
-        "#!/bin/sh\n"
-        f"{python} -c 'import time; time.sleep(600)' {marker}-child &\n"
-        f"exec {python} -c 'import time; time.sleep(600)' {marker}\n"))
+def _kill_worker_mid_conversion(soffice: str, marker: str, started, **options) -> list[str]:
+    """Fork a stand-in worker, let it start a conversion, SIGKILL it; return what survives."""
     pid = os.fork()
     if pid == 0:   # the "worker"
         try:
-            pdf.to_pdf(docx_bytes(), soffice=fake, timeout=60)
+            pdf.to_pdf(docx_bytes(), soffice=soffice, timeout=60, **options)
         finally:
             os._exit(0)
-    deadline = time.monotonic() + 15
-    while len(with_marker(marker)) < 2 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while not started() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(with_marker(marker)) == 2, "the fake conversion never started"
+    assert started(), "the conversion never started"
     os.kill(pid, 9)
     os.waitpid(pid, 0)
-    alive = gone(marker)
-    if alive and not pdf.sandbox():
-        print("no PID namespace here: children of a killed worker may outlive it")
+    return gone(marker)
+
+
+def test_conversion_dies_with_the_worker_that_started_it(tmp_path, sandbox):
+    marker = f"docctl-orphan-{uuid.uuid4().hex}"
+    alive = _kill_worker_mid_conversion(_fake(tmp_path, marker), marker,
+                                        lambda: len(with_marker(marker)) == 2)
+    assert alive == []
+
+
+def test_real_soffice_bin_dies_with_the_worker_that_started_it(soffice, tmp_path, sandbox):
+    profile = tmp_path / f"profile-{uuid.uuid4().hex}"
+    alive = _kill_worker_mid_conversion(
+        _hanging_libreoffice(tmp_path, soffice), profile.name,
+        lambda: any("soffice.bin" in c for c in with_marker(profile.name)),
+        profile_dir=str(profile))
     assert alive == []
