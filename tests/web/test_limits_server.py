@@ -170,6 +170,11 @@ def test_hung_conversion_answers_504_translated_and_leaves_no_process(server, ma
     assert status == 504
     assert TIMEOUT_VI in body.decode()
     assert gone(marker) == []
+    status, body = browser.request("GET", "/api/v1/documents/QT-01/revisions/1/file?format=pdf")
+    assert status == 504
+    answer = json.loads(body)
+    assert answer["error"] == "rendition_timeout" and TIMEOUT_VI in answer["message"]
+    assert gone(marker) == []
 
 
 def test_worker_killed_mid_conversion_leaves_no_soffice(server, marker):
@@ -223,7 +228,7 @@ def test_upload_over_the_limit_gets_413_with_a_message(server, size):
                                             headers=headers)
     assert status == 413
     assert TOO_LARGE_VI in page.decode()
-    status, _headers, answer = server.request("POST", "/api/documents/QT-01/revisions",
+    status, _headers, answer = server.request("POST", "/api/v1/documents/QT-01/revisions",
                                               body=body, headers=headers)
     assert status == 413
     assert json.loads(answer)["message"] == TOO_LARGE_VI
