@@ -84,10 +84,11 @@ class BodyLimit:
         finally:
             if environ.get("wsgi.input") is not stream:
                 environ["wsgi.input"].close()
-        if limit and stream is not None and (length not in ("", "0") or chunked):
-            # The app may answer without reading the body (a redirect to sign in, a refusal):
-            # read what is left, at most the limit, so the answer is not lost in a reset.
-            _drain(stream, limit, time.monotonic() + drain_seconds)
+        if limit and stream is not None and length.isdigit() and not environ.get(
+                TOO_LARGE):
+            # The app may answer without reading a body within the limit (a redirect to sign
+            # in, a refusal): read what is left so the answer is not lost in a reset.
+            _drain(stream, int(length), time.monotonic() + drain_seconds)
         return result
 
 

@@ -28,7 +28,7 @@ from tests.office.linked import gone, marked, with_marker
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(5540, 5600)
-UPLOAD_MB = 1
+UPLOAD_MB = 20
 LIMIT = (UPLOAD_MB + 1) * 1024 * 1024          # MAX_CONTENT_LENGTH for that upload cap
 TOO_LARGE_VI = "Tệp tải lên vượt quá dung lượng cho phép."
 TIMEOUT_VI = "Việc tạo bản PDF mất quá nhiều thời gian nên đã bị dừng"
@@ -238,7 +238,7 @@ def test_upload_over_the_limit_gets_413_with_a_message(server, size):
 def test_chunked_upload_over_the_limit_gets_413(server):
     before = set(server.tmp.iterdir())
     _, headers = _multipart(16)
-    chunks = (b"y" * 256 * 1024 for _ in range(40))   # 10 MiB, no Content-Length
+    chunks = (b"y" * 1024 * 1024 for _ in range(40))   # 40 MiB, no Content-Length
     status, _headers, page = server.request("POST", "/documents/QT-01/upload", body=chunks,
                                             headers=headers, chunked=True)
     assert status == 413
@@ -261,3 +261,13 @@ def test_create_app_refuses_limits_longer_than_the_worker(tmp_path):
 
     with pytest.raises(LimitsError, match="DOCCTL_STORE_LOCK_TIMEOUT=90"):
         create_app(Settings)
+
+
+def test_body_within_the_limit_that_is_never_read_still_gets_its_answer(server):
+    # Not a form, so nothing parses it; the CSRF check refuses the request without reading it.
+    body = b"z" * (LIMIT - 1024)
+    status, _headers, page = server.request(
+        "POST", "/documents/QT-01/upload", body=body,
+        headers={"Content-Type": "application/octet-stream"})
+    assert status == 400
+    assert "<html" in page.decode().lower()
