@@ -41,9 +41,13 @@ class Config:
     TOKEN_DAYS = 30
     LOGIN_RATE_LIMIT = "100/hour"
     RATELIMIT_STORAGE_URI = "memory://"
-    STORE_LOCK_TIMEOUT = 30.0
+    # Limits inside one request; each must end before gunicorn's worker timeout (check_limits).
+    WORKER_TIMEOUT = 60          # seconds gunicorn lets a worker spend on one request
+    GRACEFUL_TIMEOUT = 30        # seconds a stopping worker may finish its request
+    STORE_LOCK_TIMEOUT = 10.0    # wait for the git store's writer lock
+    BODY_DRAIN_SECONDS = 20.0    # reading an over-limit upload to the end, to answer 413
     # Seconds a request waits for the database's write lock (SQLite busy timeout, PostgreSQL
-    # lock_timeout) before answering 503; well under gunicorn's 30 s worker timeout.
+    # lock_timeout) before answering 503; well under the worker timeout (check_limits).
     DB_BUSY_TIMEOUT = 10.0
     # PostgreSQL connection pool per process (a sync gunicorn worker serves one request at once).
     DB_POOL_SIZE = 5
@@ -53,7 +57,7 @@ class Config:
     SEARCH_BACKEND = "whoosh"    # "tantivy" for large registers (a province's agencies)
     SEARCH_PAGE_SIZE = 20
     SOFFICE_PATH = ""            # LibreOffice's soffice for PDF copies; empty: look on PATH
-    PDF_TIMEOUT = 60.0           # seconds one PDF conversion may take
+    PDF_TIMEOUT = 25.0           # seconds one PDF conversion may take (with its queue wait)
     COOKIE_SECURE = False        # set True behind HTTPS
     SCHEDULER = False            # `docctl serve` turns on the housekeeping scheduler
     FAULT_POINTS = ()            # crash points for recovery tests (docctl/faults.py); never set
@@ -95,6 +99,7 @@ class Config:
     def as_flask(self) -> dict:
         """Return the settings as a Flask config mapping."""
         values = {name: getattr(self, name) for name in dir(self) if name.isupper()}
+        check_limits(values)
         instance = Path(values["INSTANCE_DIR"])
         if not values["SECRET_KEY"]:
             values["SECRET_KEY"] = _secret_key(instance)
@@ -127,6 +132,39 @@ def _engine_options(values: dict) -> dict:
                        pool_recycle=values["DB_POOL_RECYCLE"],
                        pool_timeout=values["DB_POOL_TIMEOUT"])
     return options
+
+
+class LimitsError(ValueError):
+    """The configured time limits do not fit inside the worker timeout."""
+
+
+# Margin left between the longest wait inside a request and the worker timeout, for the work
+# done after the wait (writing the response, the audit entry) and for the error page itself.
+LIMIT_MARGIN = 5.0
+# Waits a request may make, with the value used when a setting is not defined.
+_IN_REQUEST = (("PDF_TIMEOUT", 25.0), ("STORE_LOCK_TIMEOUT", 10.0), ("DB_BUSY_TIMEOUT", 5.0),
+               ("SEARCH_LOCK_TIMEOUT", 15.0), ("BODY_DRAIN_SECONDS", 20.0))
+
+
+def check_limits(values: dict) -> None:
+    """Refuse settings where a wait inside a request could outlast the worker timeout."""
+    worker = float(values.get("WORKER_TIMEOUT") or 0)
+    problems = []
+    if worker <= LIMIT_MARGIN:
+        problems.append(f"DOCCTL_WORKER_TIMEOUT={worker:g} must be more than "
+                        f"{LIMIT_MARGIN:g} s")
+    for name, default in _IN_REQUEST:
+        raw = values.get(name)
+        limit = float(default if raw is None else raw)
+        if limit <= 0 or limit + LIMIT_MARGIN > worker:
+            problems.append(f"DOCCTL_{name}={limit:g} must be above 0 and at most "
+                            f"DOCCTL_WORKER_TIMEOUT - {LIMIT_MARGIN:g} = "
+                            f"{worker - LIMIT_MARGIN:g} s")
+    if problems:
+        raise LimitsError(
+            "docctl refuses to start: a request could wait longer than gunicorn lets a worker "
+            "live, and the user would get a bare error while the work kept running. Fix: "
+            + "; ".join(problems))
 
 
 def _secret_key(instance: Path) -> str:

@@ -1,22 +1,35 @@
-"""Render .docx copies as PDF with a headless LibreOffice, when one is installed."""
+"""Render .docx copies as PDF with a headless LibreOffice, offline, when one is installed."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
+import logging
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from docctl.errors import DocctlError
+from docctl.office.offline import strip_external
 
-__all__ = ["RenditionFailed", "RenditionUnavailable", "available", "find_soffice", "to_pdf"]
+__all__ = ["RenditionBusy", "RenditionFailed", "RenditionTimeout", "RenditionUnavailable",
+           "available", "find_soffice", "kill_active", "sandbox", "to_pdf"]
 
-DEFAULT_TIMEOUT = 60.0
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 25.0
+_PR_SET_PDEATHSIG = 1
+# Process groups of the conversions this process runs now (one per request at most).
+_active: set[int] = set()
+_sandbox: tuple[str, ...] | None = None
+# Work folders are named after the worker's pid, so a dead worker's folder can be told apart.
+_WORK_PREFIX = "docctl-pdf-"
 
 
 class RenditionUnavailable(DocctlError):
@@ -32,6 +45,19 @@ class RenditionFailed(RenditionUnavailable):
     code = "rendition_failed"
 
 
+class RenditionBusy(RenditionUnavailable):
+    """Other PDF copies are being made; try again in a moment."""
+
+    code = "rendition_busy"
+
+
+class RenditionTimeout(RenditionFailed):
+    """The PDF copy took longer than allowed and was stopped."""
+
+    status = 504
+    code = "rendition_timeout"
+
+
 def find_soffice(explicit: str | None = None) -> str | None:
     """Return the path of the LibreOffice command, or None."""
     if explicit:
@@ -44,26 +70,99 @@ def available(explicit: str | None = None) -> bool:
     return find_soffice(explicit) is not None
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    """Kill the whole process group: soffice forks soffice.bin, which outlives its parent."""
+# Tried in order: no network and a PID namespace whose processes the kernel kills together
+# when its first process dies; then no network alone; then nothing (the system forbids it).
+_CANDIDATES = (
+    ("--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
+    ("--net", "--pid", "--fork", "--kill-child"),
+    ("--map-root-user", "--net"),
+    ("--net",),
+)
+
+
+def sandbox() -> tuple[str, ...]:
+    """Return the command prefix that cuts a conversion off the network ('()' if none works)."""
+    global _sandbox
+    if _sandbox is None:
+        _sandbox = ()
+        unshare = shutil.which("unshare")
+        for flags in _CANDIDATES if unshare else ():
+            try:
+                done = subprocess.run([unshare, *flags, "true"], stdin=subprocess.DEVNULL,
+                                      capture_output=True, timeout=10, check=False)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if done.returncode == 0:
+                _sandbox = (unshare, *flags)
+                break
+        log.info("PDF conversions run %s", " ".join(_sandbox) or "without a network sandbox")
+    return _sandbox
+
+
+def _prctl():
+    """Return libc's prctl, resolved in the parent: the forked child only calls it."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):   # not Linux: the process group kill still applies
+        return None
+
+
+def _reaper() -> list[str]:
+    """Return the wrapper that kills soffice's whole group with its worker, if one is needed."""
+    if "--pid" in sandbox():
+        return []   # the PID namespace dies with its first process, which dies with the worker
+    # soffice's death signal would reach oosplash only, not the soffice.bin it starts.
+    return [sys.executable, "-I", "-S", str(Path(__file__).with_name("reaper.py")),
+            str(os.getpid())]
+
+
+def _die_with_parent(parent: int):
+    """Return a pre-exec hook: the child gets SIGKILL when the worker that started it dies."""
+    prctl = _prctl()
+
+    def hook() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:   # the worker died before the hook ran
+            os._exit(1)
+    return hook
+
+
+def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_active() -> None:
+    """Kill every conversion this process runs (called when a worker is stopped or aborted)."""
+    for pgid in list(_active):
+        _kill_group(pgid)
 
 
 def _convert(soffice: str, source: Path, outdir: Path, profile: Path, timeout: float) -> None:
     # A private profile: two instances sharing one profile block each other or fail quietly.
-    command = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
-               "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+    command = [*sandbox(), *_reaper(), soffice,
+               f"-env:UserInstallation={profile.resolve().as_uri()}",
+               "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
                "--convert-to", "pdf", "--outdir", str(outdir), str(source)]
-    proc = subprocess.Popen(command, cwd=outdir, stdin=subprocess.DEVNULL,
+    # Its own session, so soffice, oosplash and soffice.bin share one group that is killed
+    # together; and it dies with this worker even if the worker is killed outright.
+    proc = subprocess.Popen(command, cwd=outdir, stdin=subprocess.DEVNULL,  # noqa: PLW1509
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "HOME": str(outdir)})
+                            start_new_session=True, preexec_fn=_die_with_parent(os.getpid()),
+                            env={**os.environ, "HOME": str(outdir)})
+    _active.add(proc.pid)
     try:
         output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        raise RenditionFailed(f"LibreOffice took longer than {timeout:.0f} s") from None
+    except BaseException as exc:   # the limit, or this worker being stopped meanwhile
+        # Not reaped yet, so its pid (the group id) cannot have been reused.
+        _kill_group(proc.pid)
+        _active.discard(proc.pid)
+        proc.wait()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise RenditionTimeout(f"LibreOffice took longer than {timeout:.0f} s") from None
+        raise
+    _active.discard(proc.pid)
     if proc.returncode != 0:
         raise RenditionFailed("LibreOffice could not convert the document",
                               output=output.decode(errors="replace")[-500:])
@@ -71,16 +170,24 @@ def _convert(soffice: str, source: Path, outdir: Path, profile: Path, timeout: f
 
 def to_pdf(data: bytes, *, soffice: str | None = None, profile_dir: str | None = None,
            timeout: float = DEFAULT_TIMEOUT) -> bytes:
-    """Convert .docx bytes to PDF bytes; raise RenditionUnavailable if that cannot be done."""
+    """Convert .docx bytes to PDF bytes, offline; raise RenditionUnavailable if it cannot be."""
     command = find_soffice(soffice)
     if command is None:
         raise RenditionUnavailable("PDF copies need LibreOffice (soffice), which is not "
                                    "installed on this server; download the Word copy instead")
-    with tempfile.TemporaryDirectory(prefix="docctl-pdf-") as tmp:
+    deadline = time.monotonic() + timeout
+    # LibreOffice fetches linked images and templates by itself: it only ever sees a package
+    # with no reference outside it.
+    try:
+        data = strip_external(data)
+    except DocctlError as exc:
+        raise RenditionFailed("The package could not be read to make it offline",
+                              reason=exc.details.get("reason")) from exc
+    _sweep(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-") as tmp:
         work = Path(tmp)
         source = work / "copy.docx"
         source.write_bytes(data)
-        deadline = time.monotonic() + timeout
         if profile_dir:
             # A kept profile saves LibreOffice's ~2 s first-start; one conversion at a time.
             profile = Path(profile_dir)
@@ -96,6 +203,20 @@ def to_pdf(data: bytes, *, soffice: str | None = None, profile_dir: str | None =
         return result.read_bytes()
 
 
+def _sweep(folder: Path) -> None:
+    """Remove the work folders of conversions whose worker was killed outright."""
+    for path in folder.glob(f"{_WORK_PREFIX}*-*"):
+        pid = path.name[len(_WORK_PREFIX):].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)   # it held a stamped copy: don't leave it
+        except PermissionError:
+            continue
+
+
 def _lock(handle, deadline: float) -> None:
     """Take an exclusive lock on handle, waiting until deadline at most."""
     while True:
@@ -104,5 +225,5 @@ def _lock(handle, deadline: float) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise RenditionFailed("Another PDF conversion is taking too long") from None
+                raise RenditionBusy("Another PDF conversion is taking too long") from None
             time.sleep(0.05)

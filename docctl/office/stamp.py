@@ -19,7 +19,8 @@ __all__ = ["HistoryLine", "SignatureLine", "StampInfo", "fingerprint", "stamp_co
            "stamp_lines"]
 
 # Bump when the stamp's look changes, so cached renditions of the old look are not reused.
-STAMP_VERSION = "1"
+# 2: renditions are made offline (office/offline.py); older ones may hold fetched content.
+STAMP_VERSION = "2"
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = f"{{{_W_NS}}}"

@@ -195,6 +195,13 @@ def _rendition(revision: Revision, kind: str, info: office.StampInfo, stamped: b
             stamped, soffice=_soffice(),
             profile_dir=str(Path(current_app.config["INSTANCE_DIR"]) / "lo-profile"),
             timeout=float(current_app.config.get("PDF_TIMEOUT", pdf.DEFAULT_TIMEOUT)))
+    except pdf.RenditionTimeout as exc:
+        current_app.logger.warning("PDF rendition stopped: %s", exc.message)
+        raise pdf.RenditionTimeout(_l("Making the PDF copy took too long and was stopped; "
+                                      "try again later or download the Word copy")) from exc
+    except pdf.RenditionBusy as exc:
+        raise pdf.RenditionBusy(_l("Other PDF copies are being made; try again in a moment "
+                                   "or download the Word copy")) from exc
     except pdf.RenditionFailed as exc:
         current_app.logger.warning("PDF rendition failed: %s %s", exc.message, exc.details)
         raise pdf.RenditionFailed(_l("The PDF copy could not be made; download the Word "

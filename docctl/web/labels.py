@@ -82,13 +82,14 @@ HTTP_MESSAGES = {
     429: _l("Too many attempts. Wait a while and try again."),
     500: _l("Something went wrong on the server. The error was recorded; try again later."),
     503: _l("The system is busy. Try again in a moment."),
+    504: _l("This took too long and was stopped. Try again later."),
 }
 
 TITLES = {
     400: _l("Invalid request"), 401: _l("Sign-in required"), 403: _l("Not allowed"),
     404: _l("Not found"), 405: _l("Not allowed"), 409: _l("Conflict"),
     413: _l("File too large"), 415: _l("File not accepted"), 429: _l("Too many attempts"),
-    500: _l("Server error"), 503: _l("Busy"),
+    500: _l("Server error"), 503: _l("Busy"), 504: _l("Took too long"),
 }
 
 

@@ -38,8 +38,9 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def register_web(app) -> None:
     """Register blueprints, hooks, filters and error handlers."""
-    from docctl.web import admin, api, audit, audit_api, auth, documents, main, search
+    from docctl.web import admin, api, audit, audit_api, auth, bodylimit, documents, main, search
 
+    bodylimit.init_app(app)
     app.session_interface = SessionInterface()
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import subprocess
+import sys
 import time
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import pytest
 from lxml import etree
 
 from docctl.errors import UnsupportedFile
-from docctl.office import StampInfo, inspect_docx, stamp_copy
+from docctl.office import StampInfo, build_docx, inspect_docx, stamp_copy
 from docctl.office import pdf as office_pdf
 from docctl.office.stamp import HistoryLine, SignatureLine, fingerprint, stamp_lines
+from tests.office.linked import gone
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "corpus"
 UNUSUAL = [
@@ -224,18 +226,22 @@ def test_pdf_without_libreoffice_is_a_clear_503(tmp_path):
 
 
 def test_a_hung_converter_is_killed_at_the_time_limit(tmp_path):
-    pidfile = tmp_path / "pid"
+    # The fake may run in a PID namespace, where $$ is not its pid here: find it by a marker.
+    marker = f"docctl-hung-{uuid.uuid4().hex}"
     fake = tmp_path / "soffice"
-    fake.write_text(f"#!/bin/sh\necho $$ > {pidfile}\nsleep 30 &\nwait\n")
+    fake.write_text("#!/bin/sh\n"
+                    f"{sys.executable} -c 'import time; time.sleep(30)' {marker} &\nwait\n")
     fake.chmod(0o755)
     started = time.monotonic()
     with pytest.raises(office_pdf.RenditionFailed):
-        office_pdf.to_pdf(b"x", soffice=str(fake), timeout=1)
+        office_pdf.to_pdf(build_docx("T", ["x"]), soffice=str(fake), timeout=1)
     assert time.monotonic() - started < 10
-    pid = int(pidfile.read_text())
-    time.sleep(0.1)
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert gone(marker) == []
+
+
+def test_a_file_that_is_not_a_package_is_a_failed_rendition(tmp_path):
+    with pytest.raises(office_pdf.RenditionFailed):
+        office_pdf.to_pdf(b"x", soffice=shutil.which("true") or "/bin/true")
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None,
