@@ -26,7 +26,8 @@ from docctl.web.access import current_actor, login_required, public
 bp = Blueprint("auth", __name__)
 PENDING_SECONDS = 300         # the code must follow the password within five minutes
 # What a user whose role requires two-step sign-in may reach before setting it up.
-_ENROL_ALLOWED = {"auth.two_step", "auth.logout", "auth.language", "auth.login", "static"}
+_ENROL_ALLOWED = {"auth.two_step", "auth.password", "auth.logout", "auth.language",
+                  "auth.login", "static"}
 
 
 def _safe_next(target: str | None) -> str:
