@@ -46,6 +46,7 @@ class Config:
     LOGIN_LIMIT_ACCOUNT = "100 per hour"
     KNOWN_ADDRESS_DAYS = 90      # an address that signed in stays usable past the account cap
     REDIS_URL = ""               # e.g. redis://127.0.0.1:6379/0; empty: the database
+    REDIS_PREFIX = "docctl"      # key prefix, so several instances can share one Redis
     MFA_REQUIRED_ROLES = ()      # e.g. "admin,controller,approver": two-step sign-in required
     RATELIMIT_STORAGE_URI = "memory://"
     STORE_LOCK_TIMEOUT = 30.0

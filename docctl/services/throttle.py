@@ -89,9 +89,9 @@ class DbCounters:
 class RedisCounters:
     """Fixed-window counters in Redis through the `limits` storage."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, prefix: str):
         from limits.storage import RedisStorage
-        self.storage = RedisStorage(url, key_prefix="docctl-login")
+        self.storage = RedisStorage(url, key_prefix=f"{prefix}-login")
 
     def incr(self, key: str, seconds: int) -> int:
         return self.storage.incr(key, seconds)
@@ -124,7 +124,8 @@ def counters():
     store = current_app.extensions.get("docctl.throttle")
     if store is None:
         url = current_app.config.get("REDIS_URL") or ""
-        store = RedisCounters(url) if url else DbCounters()
+        store = RedisCounters(url, current_app.config.get("REDIS_PREFIX") or "docctl") \
+            if url else DbCounters()
         current_app.extensions["docctl.throttle"] = store
     return store
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from docctl.models import AuditEvent
+from docctl.models import AuditEvent, LoginCounter
 from docctl.services import throttle
 from docctl.services import users as users_service
 from tests.helpers import PASSWORD, csrf_token
@@ -32,6 +32,14 @@ def _redis_up() -> bool:
             return True
     except OSError:
         return False
+
+
+def _drop_redis_keys(prefix: str) -> None:
+    """Remove a test run's counters (the "known address" ones would live 90 days)."""
+    import redis
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    for name in client.scan_iter(match=f"{prefix}-login:*", count=500):
+        client.delete(name)
 
 
 # ---- in process: every database, the test client with chosen socket addresses -------------
@@ -65,7 +73,8 @@ def test_pair_limit_spares_the_user_elsewhere_and_counts_every_way_in(app, db, u
         refused = send(attacker, "staff", PASSWORD)      # even the right password
         assert refused.status_code == 429
         assert 0 < int(refused.headers["Retry-After"]) <= 15 * 60
-    assert "Too many failed sign-in attempts" in _api(attacker, "staff", "x").json["message"]
+    # In the default language, Vietnamese.
+    assert "Đăng nhập sai quá nhiều lần" in _api(attacker, "staff", "x").json["message"]
     # The real user at the office is not locked out, and neither is another account.
     assert _web(office, "staff", PASSWORD).status_code == 302
     assert _api(attacker, "reviewer", PASSWORD).status_code == 201
@@ -130,11 +139,13 @@ def test_signature_password_counts_with_sign_in(app, users, procedure):
         signatures.confirm_password(users["approver"], PASSWORD)
 
 
-def test_redis_counters_are_the_same_counters(app, users):
+def test_redis_counters_are_the_same_counters(app, db, users):
     if not _redis_up():
         print("SKIP reason: Redis not reachable on 127.0.0.1:6379")
         pytest.skip("Redis not reachable on 127.0.0.1:6379")
-    app.config.update(REDIS_URL="redis://127.0.0.1:6379/0", LOGIN_LIMIT_PAIR="3 per 15 minutes")
+    prefix = f"docctl-test-{uuid.uuid4().hex[:8]}"
+    app.config.update(REDIS_URL="redis://127.0.0.1:6379/0", LOGIN_LIMIT_PAIR="3 per 15 minutes",
+                      REDIS_PREFIX=prefix)
     app.extensions.pop("docctl.throttle", None)
     addr = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"   # unique per run
     try:
@@ -144,13 +155,14 @@ def test_redis_counters_are_the_same_counters(app, users):
         store = throttle.counters()
         assert isinstance(store, throttle.RedisCounters)
         assert store.get(f"pair:staff:{addr}")[0] == 3
+        assert db.session.scalar(select(func.count()).select_from(LoginCounter)) == 0
         assert _api(client, "staff", PASSWORD).status_code == 429
         assert _web(_client(app, addr + "0"), "staff", PASSWORD).status_code == 302
         users_service.unlock("staff")
         assert store.get(f"pair:staff:{addr}")[0] == 0
         assert _api(client, "staff", PASSWORD).status_code == 201
     finally:
-        throttle.counters().clear("acct:staff")
+        _drop_redis_keys(prefix)
         app.extensions.pop("docctl.throttle", None)
 
 
@@ -202,13 +214,14 @@ def server(request, tmp_path):
     if request.param == "redis" and not _redis_up():
         print("SKIP reason: Redis not reachable on 127.0.0.1:6379")
         pytest.skip("Redis not reachable on 127.0.0.1:6379")
-    run_id = uuid.uuid4().hex[:6]        # Redis keeps counters between runs: fresh names
+    run_id = uuid.uuid4().hex[:8]        # Redis keeps counters between runs: a fresh prefix
     names = {"alice": f"alice{run_id}", "bob": f"bob{run_id}"}
     env = {**os.environ, "DOCCTL_DATA_DIR": str(tmp_path / "data"),
            "DOCCTL_LOGIN_LIMIT_PAIR": "4 per 15 minutes",
            "DOCCTL_LOGIN_LIMIT_ADDRESS": "6 per hour",
            "DOCCTL_LOGIN_LIMIT_ACCOUNT": "10 per hour",
-           "DOCCTL_REDIS_URL": "redis://127.0.0.1:6379/0" if request.param == "redis" else ""}
+           "DOCCTL_REDIS_URL": "redis://127.0.0.1:6379/0" if request.param == "redis" else "",
+           "DOCCTL_REDIS_PREFIX": f"docctl-test-{run_id}"}
     env.pop("DOCCTL_DATABASE_URL", None)
     subprocess.run([*DOCCTL, "init"], cwd=ROOT, env=env, check=True, capture_output=True,
                    timeout=120)
@@ -238,6 +251,8 @@ def server(request, tmp_path):
         process.terminate()
         process.wait(timeout=30)
         stderr.close()
+        if request.param == "redis":
+            _drop_redis_keys(f"docctl-test-{run_id}")
 
 
 def test_throttling_matrix_across_workers_addresses_accounts_and_endpoints(server):
