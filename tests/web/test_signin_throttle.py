@@ -246,7 +246,7 @@ def server(request, tmp_path):
                 time.sleep(0.1)
         else:
             raise RuntimeError(errors.read_text())
-        yield Server(port, access), names, errors
+        yield Server(port, access), names, errors, env
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -256,7 +256,7 @@ def server(request, tmp_path):
 
 
 def test_throttling_matrix_across_workers_addresses_accounts_and_endpoints(server):
-    srv, names, errors = server
+    srv, names, errors, env = server
     alice, bob = names["alice"], names["bob"]
     # 1. One address guesses alice through both ways in: the fifth try is refused, right or not.
     for i in range(4):
@@ -285,6 +285,10 @@ def test_throttling_matrix_across_workers_addresses_accounts_and_endpoints(serve
     assert srv.api("127.0.0.6", alice, PASSWORD)[0] == 429
     assert srv.api("127.0.0.3", alice, PASSWORD)[0] == 201
     assert srv.api("127.0.0.6", bob, PASSWORD)[0] == 201     # the ceiling is per account
+    # 6. The administrator unlocks alice: the new address may try again.
+    subprocess.run([*DOCCTL, "unlock-user", alice], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=60)
+    assert srv.api("127.0.0.6", alice, PASSWORD)[0] == 201
     # Both workers answered, so the counts above held across processes.
     pids = set(re.findall(r"pid=<?(\d+)", srv.log.read_text()))
     assert len(pids) == 2, pids
