@@ -213,7 +213,9 @@ def update_user(actor: User, user_id: int, *, role: str | None = None,
 
 def change_password(user: User, current: str, new: str) -> None:
     """Change a password after checking the current one."""
-    if not verify_password(user, current):
+    if not reauthenticate(user, current):
+        # A borrowed session must not become a way to guess the password: same counters.
+        reauthentication_failed(user)
         audit.record("password_change_failed", user, object_type="user", object_id=str(user.id))
         db.session.commit()
         raise Forbidden(_l("The current password is wrong"))

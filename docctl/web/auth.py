@@ -170,7 +170,7 @@ def password():
         try:
             users.change_password(current_actor(), request.form.get("current", ""),
                                   request.form.get("new", ""))
-        except (Forbidden, ValidationError) as exc:
+        except (throttle.Throttled, Forbidden, ValidationError) as exc:
             from docctl.web.labels import error_message
             flash(error_message(exc), "error")
             return render_template("auth/password.html"), exc.status

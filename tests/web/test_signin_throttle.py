@@ -139,6 +139,21 @@ def test_signature_password_counts_with_sign_in(app, users, procedure):
         signatures.confirm_password(users["approver"], PASSWORD)
 
 
+def test_password_change_guesses_count_too(app, users, login_as):
+    app.config["LOGIN_LIMIT_PAIR"] = "2 per 15 minutes"
+    staff = login_as("staff")          # the test client's address: 127.0.0.1
+    for _ in range(2):
+        answer = staff.post("/account/password", data={
+            "csrf_token": csrf_token(staff), "current": "borrowed session guess",
+            "new": "a new long passphrase 2026"})
+        assert answer.status_code == 403
+    refused = staff.post("/account/password", data={
+        "csrf_token": csrf_token(staff), "current": PASSWORD,
+        "new": "a new long passphrase 2026"})
+    assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
+    assert _api(_client(app, "127.0.0.1"), "staff", PASSWORD).status_code == 429
+
+
 def test_redis_counters_are_the_same_counters(app, db, users):
     if not _redis_up():
         print("SKIP reason: Redis not reachable on 127.0.0.1:6379")
