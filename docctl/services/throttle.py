@@ -130,8 +130,10 @@ def counters():
     return store
 
 
-def address() -> str:
-    """Return the client's address (the socket's: forwarded headers are not trusted)."""
+def address(given: str | None = None) -> str:
+    """Return the client's address: the one given, else the socket's (never X-Forwarded-For)."""
+    if given:
+        return given[:64]
     if not has_request_context():
         return "local"
     return (request.remote_addr or "unknown")[:64]
@@ -153,9 +155,9 @@ def _windows() -> dict[str, Window]:
             "account": Window.of(setting("LOGIN_LIMIT_ACCOUNT"))}
 
 
-def check(username: str) -> None:
+def check(username: str, addr: str | None = None) -> None:
     """Refuse an attempt for this account from this address while a limit is reached."""
-    store, keys, windows = counters(), _keys(username, address()), _windows()
+    store, keys, windows = counters(), _keys(username, address(addr)), _windows()
     known = None
     for scope in ("pair", "address", "account"):
         count, left = store.get(keys[scope])
@@ -178,9 +180,9 @@ def _refuse(seconds: int):
                        minutes=minutes), retry_after=seconds)
 
 
-def failed(username: str, *, step: str = "password") -> None:
+def failed(username: str, addr: str | None = None, *, step: str = "password") -> None:
     """Count a failed attempt (in the caller's unit of work); alert when a limit is hit."""
-    store, addr = counters(), address()
+    store, addr = counters(), address(addr)
     keys, windows = _keys(username, addr), _windows()
     for scope, window in windows.items():
         count = store.incr(keys[scope], window.seconds)
@@ -194,9 +196,9 @@ def failed(username: str, *, step: str = "password") -> None:
                 scope, details["username"], addr, count)
 
 
-def succeeded(username: str) -> None:
+def succeeded(username: str, addr: str | None = None) -> None:
     """Reset the pair's counter and remember the address as one this account uses."""
-    store, keys = counters(), _keys(username, address())
+    store, keys = counters(), _keys(username, address(addr))
     store.clear(keys["pair"])
     store.clear(keys["known"])
     store.incr(keys["known"], int(setting("KNOWN_ADDRESS_DAYS")) * 86400)

@@ -76,40 +76,40 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == name))
 
 
-def authenticate(username: str, password: str) -> User:
+def authenticate(username: str, password: str, *, address: str | None = None) -> User:
     """Check a password, throttled and audited; finish the sign-in unless a code is due."""
-    throttle.check(username or "")
+    throttle.check(username or "", address)
     user = find_user(username or "")
     ok = verify_password(user, password) and user.active
     if not ok:
-        throttle.failed(username or "")
+        throttle.failed(username or "", address)
         audit.record("login_failed", user, object_type="user",
                      object_id=str(user.id) if user else "",
                      details={"username": clean_line(username, max_len=64)})
         db.session.commit()
         raise Forbidden(_l("Wrong username or password"))
     if not twofactor.is_enabled(user):
-        _signed_in(user)
+        _signed_in(user, address)
     return user
 
 
-def second_step(user: User, code: str) -> str:
+def second_step(user: User, code: str, *, address: str | None = None) -> str:
     """Check the code of a user whose password was right; finish the sign-in."""
-    throttle.check(user.username)
+    throttle.check(user.username, address)
     kind = twofactor.check_code(user, code) if user.active else None
     if kind is None:
-        throttle.failed(user.username, step="code")
+        throttle.failed(user.username, address, step="code")
         audit.record("login_failed", user, object_type="user", object_id=str(user.id),
                      details={"username": user.username, "step": "code"})
         db.session.commit()
         raise Forbidden(_l("Wrong code"), field="code")
-    _signed_in(user, method=kind)
+    _signed_in(user, address, method=kind)
     return kind
 
 
-def _signed_in(user: User, method: str = "password") -> None:
+def _signed_in(user: User, address: str | None, method: str = "password") -> None:
     user.last_login_at = now()
-    throttle.succeeded(user.username)
+    throttle.succeeded(user.username, address)
     audit.record("login", user, object_type="user", object_id=str(user.id),
                  details={"second_step": method} if method != "password" else None)
     db.session.commit()
@@ -237,14 +237,15 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(username: str, password: str, code: str | None = None) -> str:
+def issue_token(username: str, password: str, code: str | None = None, *,
+                address: str | None = None) -> str:
     """Return a new API token for valid credentials and code (only its hash is stored)."""
-    user = authenticate(username, password)
+    user = authenticate(username, password, address=address)
     if twofactor.is_enabled(user):
         if not code:
             raise Forbidden(_l("This account signs in with two steps: send the code too"),
                             field="code")
-        second_step(user, code)
+        second_step(user, code, address=address)
     elif twofactor.must_enrol(user):
         raise Forbidden(_l("Your role requires two-step sign-in: set it up on the web first"))
     raw = secrets.token_urlsafe(32)

@@ -82,7 +82,8 @@ def token():
     # Throttled by services.throttle, with the same counters as the sign-in page (R37).
     data = body({"username", "password", "code"}, {"username", "password"})
     raw = users.issue_token(str(data["username"]), str(data["password"]),
-                            str(data["code"]) if data.get("code") else None)
+                            str(data["code"]) if data.get("code") else None,
+                            address=request.remote_addr)
     return jsonify({"token": raw, "token_type": "Bearer"}), 201
 
 

@@ -90,7 +90,8 @@ def login():
     username = request.form.get("username", "")
     next_url = request.form.get("next", "")
     try:
-        user = users.authenticate(username, request.form.get("password", ""))
+        user = users.authenticate(username, request.form.get("password", ""),
+                                  address=request.remote_addr)
     except throttle.Throttled as exc:
         return _login_page(429, str(exc.message), username, next_url)
     except Forbidden:
@@ -127,7 +128,8 @@ def login_code():
     if request.method == "GET":
         return render_template("auth/login_code.html")
     try:
-        kind = users.second_step(user, request.form.get("code", ""))
+        kind = users.second_step(user, request.form.get("code", ""),
+                                 address=request.remote_addr)
     except throttle.Throttled as exc:
         flash(str(exc.message), "error")
         return render_template("auth/login_code.html"), 429
