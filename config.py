@@ -141,3 +141,4 @@ class ProductionConfig(Config):
     """Settings behind HTTPS."""
 
     COOKIE_SECURE = True
+    MFA_REQUIRED_ROLES = ("admin", "controller", "approver")   # R39: privileged roles, L2
