@@ -39,7 +39,15 @@ class Config:
     SESSION_IDLE_MINUTES = 30
     SESSION_ABSOLUTE_HOURS = 12
     TOKEN_DAYS = 30
-    LOGIN_RATE_LIMIT = "100/hour"
+    # Failed sign-ins, counted in the database (or Redis when REDIS_URL is set) for every
+    # worker and way in: per account and address, per address, per account (R37).
+    LOGIN_LIMIT_PAIR = "10 per 15 minutes"
+    LOGIN_LIMIT_ADDRESS = "50 per hour"
+    LOGIN_LIMIT_ACCOUNT = "100 per hour"
+    KNOWN_ADDRESS_DAYS = 90      # an address that signed in stays usable past the account cap
+    REDIS_URL = ""               # e.g. redis://127.0.0.1:6379/0; empty: the database
+    REDIS_PREFIX = "docctl"      # key prefix, so several instances can share one Redis
+    MFA_REQUIRED_ROLES = ()      # e.g. "admin,controller,approver": two-step sign-in required
     RATELIMIT_STORAGE_URI = "memory://"
     # Limits inside one request; each must end before gunicorn's worker timeout (check_limits).
     WORKER_TIMEOUT = 60          # seconds gunicorn lets a worker spend on one request
@@ -115,7 +123,7 @@ class Config:
             BABEL_DEFAULT_LOCALE=values["DEFAULT_LOCALE"],
             BABEL_DEFAULT_TIMEZONE=values["TIMEZONE"],
             BABEL_TRANSLATION_DIRECTORIES=str(BASE_DIR / "docctl" / "translations"),
-            RATELIMIT_STORAGE_URI=values["RATELIMIT_STORAGE_URI"],
+            RATELIMIT_STORAGE_URI=values["REDIS_URL"] or values["RATELIMIT_STORAGE_URI"],
             WTF_CSRF_TIME_LIMIT=None,
         )
         return values
@@ -194,3 +202,4 @@ class ProductionConfig(Config):
     """Settings behind HTTPS."""
 
     COOKIE_SECURE = True
+    MFA_REQUIRED_ROLES = ("admin", "controller", "approver")   # R39: privileged roles, L2

@@ -23,7 +23,7 @@ def main():
 
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
-    for command in (init, serve, create_user, tick, verify, reindex):
+    for command in (init, serve, create_user, unlock_user, tick, verify, reindex):
         app.cli.add_command(command)
 
 
@@ -96,6 +96,23 @@ def create_user(username, display_name, role, department, password):
     except DocctlError as exc:
         raise click.ClickException(str(exc.message)) from exc
     click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("unlock-user")
+@click.argument("username")
+@click.option("--reset-two-step", is_flag=True,
+              help="Also remove the user's two-step sign-in (a lost phone and codes).")
+@with_appcontext
+def unlock_user(username: str, reset_two_step: bool):
+    """Clear a user's failed sign-in counters (and optionally their two-step sign-in)."""
+    from docctl.services import users
+
+    try:
+        users.unlock(username, reset_two_step=reset_two_step)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"unlocked {username}" + (" and removed two-step sign-in" if reset_two_step
+                                         else ""))
 
 
 @click.command()

@@ -122,7 +122,7 @@ def load(password: str, progress=print) -> bool:
         for username, name, role, dept in PEOPLE:
             people[username] = users.create_user(None, username=username, display_name=name,
                                                  role=role, password=password,
-                                                 department_code=dept)
+                                                 department_code=dept, demo=True)
         steps = [step for entry in REGISTER for step in _steps(people, password, *entry)]
         # Play every document's story in calendar order, so git history reads forward in time.
         for moment, _order, action in sorted(steps, key=lambda s: (s[0], s[1])):

@@ -30,8 +30,9 @@ def seal_for(*, user_id: int, meaning: str, signed_at: datetime, revision_id: in
 def confirm_password(user: User, password: str, *, revision: Revision | None = None,
                      document=None) -> None:
     """Re-check the signer's password at the moment of signing; log a failure."""
-    if not users.verify_password(user, password or ""):
+    if not users.reauthenticate(user, password or ""):
         db.session.rollback()
+        users.reauthentication_failed(user)
         audit.record("signature_failed", user, document=document or (
             revision.document if revision else None), revision=revision,
             details={"why": "wrong password"})

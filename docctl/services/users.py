@@ -10,24 +10,19 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from docctl.domain.passwords import Rule, refusal
 from docctl.domain.permissions import Role
 from docctl.domain.textfold import clean_line, nfc
 from docctl.errors import Conflict, Forbidden, NotFound, ValidationError
 from docctl.extensions import db
 from docctl.models import ApiToken, Department, User
-from docctl.services import audit
+from docctl.services import audit, throttle, twofactor
 from docctl.services.context import now, setting
 
 # argon2id at the OWASP minimum (19 MiB, t=2, p=1): R36's floor. The library default
 # (64 MiB, t=3, p=4) costs ~200 ms per check on a loaded 2-core server, paid at every sign-in
 # and every e-signature; older hashes are upgraded on the next sign-in (check_needs_rehash).
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# A short deny-list of the passwords people try first (R38); length does the rest.
-COMMON_PASSWORDS = frozenset({
-    "123456789", "1234567890", "12345678", "password", "password1", "11111111", "qwertyuiop",
-    "iloveyou", "abc123456", "matkhau123", "admin123", "00000000", "88888888", "123123123",
-    "qwerty123", "1q2w3e4r", "987654321", "password123", "docctl123",
-})
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
 
@@ -37,16 +32,26 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_policy(password: str) -> None:
-    """Refuse passwords that are too short, too long or too common."""
-    if not isinstance(password, str) or len(password) < 8:
-        raise ValidationError(_l("Password must have at least 8 characters"),
-                              field="password")
-    if len(password) > 128:
-        raise ValidationError(_l("Password must have at most 128 characters"),
-                              field="password")
-    if password.lower() in COMMON_PASSWORDS:
-        raise ValidationError(_l("This password is too common"), field="password")
+_RULE_MESSAGES = {
+    Rule.TOO_SHORT: _l("Password must have at least 12 characters"),
+    Rule.TOO_LONG: _l("Password must have at most 128 characters"),
+    Rule.BLANK: _l("Password cannot be only spaces"),
+    Rule.REPEATED: _l("Password cannot be one character (or two) repeated"),
+    Rule.COMMON: _l("This password is too common: it is on the list of passwords "
+                    "attackers try first"),
+    Rule.USERNAME: _l("Password cannot contain the username"),
+    Rule.ORG_NAME: _l("Password cannot contain the organisation's name"),
+    Rule.DEMO: _l("The demo password can only be used in the demo"),
+}
+
+
+def check_password_policy(password: str, *, username: str = "",
+                          allow_demo: bool = False) -> None:
+    """Refuse short, long, common and context-specific passwords (R38), naming the rule."""
+    rule = refusal(password, username=username, org_name=setting("ORG_NAME") or "",
+                   allow_demo=allow_demo)
+    if rule is not None:
+        raise ValidationError(_RULE_MESSAGES[rule], field="password", rule=rule.value)
 
 
 def verify_password(user: User | None, password: str) -> bool:
@@ -71,20 +76,67 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == name))
 
 
-def authenticate(username: str, password: str) -> User:
-    """Return the active user for these credentials, auditing the attempt."""
+def authenticate(username: str, password: str, *, address: str | None = None) -> User:
+    """Check a password, throttled and audited; finish the sign-in unless a code is due."""
+    throttle.check(username or "", address)
     user = find_user(username or "")
     ok = verify_password(user, password) and user.active
     if not ok:
+        throttle.failed(username or "", address)
         audit.record("login_failed", user, object_type="user",
                      object_id=str(user.id) if user else "",
                      details={"username": clean_line(username, max_len=64)})
         db.session.commit()
         raise Forbidden(_l("Wrong username or password"))
-    user.last_login_at = now()
-    audit.record("login", user, object_type="user", object_id=str(user.id))
-    db.session.commit()
+    if not twofactor.is_enabled(user):
+        _signed_in(user, address)
     return user
+
+
+def second_step(user: User, code: str, *, address: str | None = None) -> str:
+    """Check the code of a user whose password was right; finish the sign-in."""
+    throttle.check(user.username, address)
+    kind = twofactor.check_code(user, code) if user.active else None
+    if kind is None:
+        throttle.failed(user.username, address, step="code")
+        audit.record("login_failed", user, object_type="user", object_id=str(user.id),
+                     details={"username": user.username, "step": "code"})
+        db.session.commit()
+        raise Forbidden(_l("Wrong code"), field="code")
+    _signed_in(user, address, method=kind)
+    return kind
+
+
+def _signed_in(user: User, address: str | None, method: str = "password") -> None:
+    user.last_login_at = now()
+    throttle.succeeded(user.username, address)
+    audit.record("login", user, object_type="user", object_id=str(user.id),
+                 details={"second_step": method} if method != "password" else None)
+    db.session.commit()
+
+
+def reauthenticate(user: User, password: str) -> bool:
+    """Re-check a signed-in user's password (e-signature), under the sign-in throttle."""
+    throttle.check(user.username)
+    return verify_password(user, password)
+
+
+def reauthentication_failed(user: User) -> None:
+    """Count a failed re-entry of the password (the caller audits and commits)."""
+    throttle.failed(user.username, step="signature")
+
+
+def unlock(username: str, *, actor: User | None = None, reset_two_step: bool = False) -> None:
+    """Clear an account's failed sign-in counters; optionally remove its second step."""
+    user = find_user(username)
+    if user is None:
+        raise LookupError(f"no user {username!r}")
+    throttle.unlock(user.username)
+    audit.record("login_unlocked", actor, object_type="user", object_id=str(user.id),
+                 details={"username": user.username, "two_step_reset": reset_two_step})
+    db.session.commit()
+    if reset_two_step and twofactor.is_enabled(user):
+        twofactor.turn_off(actor, user)
 
 
 def logout(user: User) -> None:
@@ -95,8 +147,9 @@ def logout(user: User) -> None:
 
 
 def create_user(actor: User | None, *, username: str, display_name: str, role: str,
-                password: str, department_code: str | None = None) -> User:
-    """Create an account; usernames are never reused."""
+                password: str, department_code: str | None = None,
+                demo: bool = False) -> User:
+    """Create an account; usernames are never reused (the demo loader may use its password)."""
     name = nfc(username).lower()
     if not (2 <= len(name) <= 64) or not set(name) <= USERNAME_CHARS or name[0] in "-.":
         raise ValidationError(_l("Username: 2–64 of a–z, 0–9, '.', '_', '-'"),
@@ -106,7 +159,7 @@ def create_user(actor: User | None, *, username: str, display_name: str, role: s
     shown = clean_line(display_name, max_len=200)
     if not shown:
         raise ValidationError(_l("Display name is required"), field="display_name")
-    check_password_policy(password)
+    check_password_policy(password, username=name, allow_demo=demo)
     if find_user(name):
         raise Conflict(_l("This username exists (usernames are never reused)"),
                        field="username")
@@ -160,11 +213,13 @@ def update_user(actor: User, user_id: int, *, role: str | None = None,
 
 def change_password(user: User, current: str, new: str) -> None:
     """Change a password after checking the current one."""
-    if not verify_password(user, current):
+    if not reauthenticate(user, current):
+        # A borrowed session must not become a way to guess the password: same counters.
+        reauthentication_failed(user)
         audit.record("password_change_failed", user, object_type="user", object_id=str(user.id))
         db.session.commit()
         raise Forbidden(_l("The current password is wrong"))
-    check_password_policy(new)
+    check_password_policy(new, username=user.username)
     user.password_hash = hash_password(new)
     user.session_token = secrets.token_hex(16)
     _revoke_tokens(user)
@@ -182,9 +237,17 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(username: str, password: str) -> str:
-    """Return a new API token for valid credentials (only its hash is stored)."""
-    user = authenticate(username, password)
+def issue_token(username: str, password: str, code: str | None = None, *,
+                address: str | None = None) -> str:
+    """Return a new API token for valid credentials and code (only its hash is stored)."""
+    user = authenticate(username, password, address=address)
+    if twofactor.is_enabled(user):
+        if not code:
+            raise Forbidden(_l("This account signs in with two steps: send the code too"),
+                            field="code")
+        second_step(user, code, address=address)
+    elif twofactor.must_enrol(user):
+        raise Forbidden(_l("Your role requires two-step sign-in: set it up on the web first"))
     raw = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(raw), created_at=now(),
                             expires_at=now() + timedelta(days=setting("TOKEN_DAYS"))))

@@ -1,18 +1,33 @@
-"""Sign in, sign out, language, own password."""
+"""Sign in (with an optional second step), sign out, language, own password and two-step."""
 
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
-from docctl.errors import Forbidden, ValidationError
-from docctl.extensions import limiter
-from docctl.services import users
+from docctl.errors import Conflict, Forbidden, ValidationError
+from docctl.extensions import db
+from docctl.models import User
+from docctl.services import throttle, twofactor, users
 from docctl.web.access import current_actor, login_required, public
 
 bp = Blueprint("auth", __name__)
+PENDING_SECONDS = 300         # the code must follow the password within five minutes
+# What a user whose role requires two-step sign-in may reach before setting it up.
+_ENROL_ALLOWED = {"auth.two_step", "auth.password", "auth.logout", "auth.language",
+                  "auth.login", "static"}
 
 
 def _safe_next(target: str | None) -> str:
@@ -23,18 +38,49 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.tasks")
 
 
-def _login_limit() -> str:
-    from flask import current_app
-    return current_app.config["LOGIN_RATE_LIMIT"]
+@bp.before_app_request
+def enrolment_gate():
+    """Send a signed-in user whose role requires two-step sign-in to set it up first."""
+    if request.endpoint in _ENROL_ALLOWED or request.endpoint is None:
+        return None
+    if g.get("api_user") is not None or not current_user.is_authenticated:
+        return None
+    if not twofactor.must_enrol(current_user):
+        return None
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "two_step_required", "message": _(
+            "Your role requires two-step sign-in: set it up first.")}), 403
+    return redirect(url_for("auth.two_step"))
 
 
-def _username_key() -> str:
-    return "login:" + (request.form.get("username") or "").strip().lower()[:64]
+@bp.after_app_request
+def retry_after(response):
+    """Tell a throttled client when to come back (RFC 9110 Retry-After)."""
+    seconds = g.get("docctl_retry_after")
+    if seconds and response.status_code == 429:
+        response.headers["Retry-After"] = str(int(seconds))
+    return response
+
+
+def _start_session(user: User, next_url: str | None):
+    lang = session.get("lang")
+    session.clear()                        # a new session on every sign-in
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=False)
+    session["started"] = time.time()
+    if twofactor.must_enrol(user):
+        flash(_("Your role requires two-step sign-in. Set it up to continue."), "info")
+        return redirect(url_for("auth.two_step"))
+    return redirect(_safe_next(next_url))
+
+
+def _login_page(status: int, message: str, username: str = "", next_url: str = ""):
+    flash(message, "error")
+    return render_template("auth/login.html", next=next_url, username=username), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, key_func=_username_key, methods=["POST"],
-               deduct_when=lambda response: response.status_code != 302)
 @public
 def login():
     if request.method == "GET":
@@ -42,19 +88,60 @@ def login():
             return redirect(url_for("main.tasks"))
         return render_template("auth/login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "")
+    next_url = request.form.get("next", "")
     try:
-        user = users.authenticate(username, request.form.get("password", ""))
+        user = users.authenticate(username, request.form.get("password", ""),
+                                  address=request.remote_addr)
+    except throttle.Throttled as exc:
+        return _login_page(429, str(exc.message), username, next_url)
     except Forbidden:
-        flash(_("Wrong username or password."), "error")
-        return render_template("auth/login.html", next=request.form.get("next", ""),
-                               username=username), 401
-    lang = session.get("lang")
-    session.clear()                        # a new session on every sign-in
-    if lang:
-        session["lang"] = lang
-    login_user(user, remember=False)
-    session["started"] = time.time()
-    return redirect(_safe_next(request.form.get("next")))
+        return _login_page(401, _("Wrong username or password."), username, next_url)
+    if twofactor.is_enabled(user):
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        session["pending"] = {"uid": user.id, "tok": user.session_token, "at": time.time(),
+                              "next": next_url}
+        return redirect(url_for("auth.login_code"))
+    return _start_session(user, next_url)
+
+
+def _pending_user() -> User | None:
+    pending = session.get("pending") or {}
+    if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, pending.get("uid") or 0)
+    if user is None or not user.active or user.session_token != pending.get("tok"):
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def login_code():
+    user = _pending_user()
+    if user is None:
+        session.pop("pending", None)
+        flash(_("Sign in again: the two-step sign-in took too long."), "info")
+        return redirect(url_for("auth.login"))
+    if request.method == "GET":
+        return render_template("auth/login_code.html")
+    try:
+        kind = users.second_step(user, request.form.get("code", ""),
+                                 address=request.remote_addr)
+    except throttle.Throttled as exc:
+        flash(str(exc.message), "error")
+        return render_template("auth/login_code.html"), 429
+    except Forbidden:
+        flash(_("Wrong code. Enter the current code from your app, or a recovery code."),
+              "error")
+        return render_template("auth/login_code.html"), 401
+    next_url = session["pending"].get("next")
+    if kind == "recovery":
+        flash(_("You signed in with a recovery code; it cannot be used again. "
+                "%(n)s left.", n=twofactor.remaining_codes(user)), "info")
+    return _start_session(user, next_url)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -85,7 +172,7 @@ def password():
         try:
             users.change_password(current_actor(), request.form.get("current", ""),
                                   request.form.get("new", ""))
-        except (Forbidden, ValidationError) as exc:
+        except (throttle.Throttled, Forbidden, ValidationError) as exc:
             from docctl.web.labels import error_message
             flash(error_message(exc), "error")
             return render_template("auth/password.html"), exc.status
@@ -94,3 +181,47 @@ def password():
         flash(_("Password changed. Sign in with the new password."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/password.html")
+
+
+def _two_step_page(user: User, status: int = 200, codes: list[str] | None = None):
+    context = {"user": user, "enabled": twofactor.is_enabled(user),
+               "required": twofactor.is_required(user), "codes": codes}
+    if context["enabled"]:
+        context["remaining"] = twofactor.remaining_codes(user)
+    else:
+        secret = twofactor.pending_secret(user)
+        uri = twofactor.provisioning_uri(user, secret)
+        context.update(secret=secret, uri=uri, qr=twofactor.qr_svg(uri))
+    return render_template("auth/two_step.html", **context), status
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+@login_required
+def two_step():
+    user = current_actor()
+    if request.method == "GET":
+        return _two_step_page(user)
+    action = request.form.get("action", "")
+    from docctl.web.labels import error_message
+    try:
+        if action == "confirm":
+            codes = twofactor.confirm(user, request.form.get("code", ""))
+            flash(_("Two-step sign-in is on. Keep these recovery codes somewhere safe."),
+                  "info")
+            return _two_step_page(user, codes=codes)
+        if action not in ("codes", "off"):
+            raise ValidationError(_("Unknown action"))
+        if not users.reauthenticate(user, request.form.get("password", "")):
+            users.reauthentication_failed(user)
+            db.session.commit()
+            raise Forbidden(_("The current password is wrong"))
+        if action == "codes":
+            return _two_step_page(user, codes=twofactor.new_recovery_codes(user))
+        if twofactor.is_required(user):
+            raise Conflict(_("Your role requires two-step sign-in: it cannot be turned off"))
+        twofactor.turn_off(user, user)
+        flash(_("Two-step sign-in is off."), "info")
+        return redirect(url_for("auth.two_step"))
+    except (throttle.Throttled, Forbidden, Conflict, ValidationError) as exc:
+        flash(error_message(exc), "error")
+        return _two_step_page(user, status=exc.status)

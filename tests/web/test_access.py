@@ -79,7 +79,7 @@ def test_public_views_are_only_sign_in_language_and_token(app):
                     if rule.endpoint != "static"
                     and getattr(app.view_functions[rule.endpoint], "_docctl_access",
                                 None) == "public")
-    assert public == ["/api/v1/auth/token", "/language", "/login"]
+    assert public == ["/api/v1/auth/token", "/language", "/login", "/login/code"]
 
 
 @pytest.mark.parametrize("path", ["/.git/HEAD", "/static/../repo_store/.git/config",
