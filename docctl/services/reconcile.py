@@ -11,7 +11,7 @@ from sqlalchemy import select
 from docctl.domain.lifecycle import Status
 from docctl.errors import Conflict, DocctlError, StoreError
 from docctl.extensions import db
-from docctl.models import Document, Intent, Revision, Signature, User
+from docctl.models import AuditEvent, Document, Intent, Revision, Signature, User
 from docctl.services import audit, signatures
 from docctl.services.context import store
 from docctl.services.findings import Finding
@@ -30,6 +30,7 @@ class Missing:
     revision: str
     action: str
     intent: str
+    audit_head: str | None = None
 
     def finding(self) -> Finding:
         return Finding("db-behind", f"git commit {self.sha[:12]} records {self.action} of "
@@ -53,8 +54,20 @@ def db_behind(history) -> list[Missing]:
             continue                    # in flight now, or left for recovery to finish
         if state != "done" or sha != info.sha:
             missing.append(Missing(info.sha, trailers.get("Docctl-Document", "?"),
-                                   trailers.get("Docctl-Revision", "?"), action, intent))
+                                   trailers.get("Docctl-Revision", "?"), action, intent,
+                                   trailers.get("Audit-Head")))
     return missing
+
+
+def replayed_commits() -> set[str]:
+    """Return the commits a repair replayed, as the audit trail records them."""
+    found = set()
+    for details in db.session.scalars(select(AuditEvent.details).where(
+            AuditEvent.action == "replayed_from_git")):
+        commit = json.loads(details or "{}").get("commit")
+        if isinstance(commit, str):
+            found.add(commit)
+    return found
 
 
 def git_behind(on_main: set[str]) -> list[Finding]:
@@ -109,7 +122,9 @@ def repair(progress=lambda _line: None) -> tuple[int, list[Finding]]:
             intent = _intent_for(item)
             audit.record("replayed_from_git", None, object_type="intent", object_id=intent.id,
                          details={"commit": item.sha, "action": item.action,
-                                  "document": item.document, "revision": item.revision})
+                                  "document": item.document, "revision": item.revision,
+                                  # The trail this commit anchored was lost with the newer DB.
+                                  "lost_audit_head": item.audit_head})
             publishing.finish(intent, item.sha)     # commits the whole replay at once
         except (DocctlError, ValueError, KeyError) as exc:
             db.session.rollback()
@@ -122,6 +137,11 @@ def repair(progress=lambda _line: None) -> tuple[int, list[Finding]]:
         progress(f"replayed {item.action} of {item.document} r{item.revision} "
                  f"({item.sha[:12]})")
     return done, problems
+
+
+def _utc(moment: str) -> str:
+    """Return a trailer's local time in UTC, as the database keeps it (seals include it)."""
+    return datetime.fromisoformat(moment).astimezone(UTC).isoformat()
 
 
 def _user(value: str | None) -> User:
@@ -150,7 +170,7 @@ def _intent_for(item: Missing) -> Intent:
     if item.action == "publish":
         revision = _ready_to_approve(document, revision, facts, trailers, folder, item.sha)
         approver = _user(trailers.get("Approved-By"))
-        payload = {"signer_id": approver.id, "signed_at": trailers["Approved-At"],
+        payload = {"signer_id": approver.id, "signed_at": _utc(trailers["Approved-At"]),
                    "effective_date": trailers["Effective-Date"],
                    "takes_effect": facts.get("status") == "effective",
                    "tag": layout.revision_tag(document.slug, revision.number)}
@@ -158,7 +178,7 @@ def _intent_for(item: Missing) -> Intent:
         raise ValueError(f"{item.document} r{item.revision} is not in the database")
     elif item.action == "withdraw":
         payload = {"signer_id": _user(trailers.get("Withdrawn-By")).id,
-                   "signed_at": trailers["Withdrawn-At"],
+                   "signed_at": _utc(trailers["Withdrawn-At"]),
                    "reason": trailers.get("Reason-For-Change", "")}
     else:
         payload = {"at": info.authored_at.isoformat()}

@@ -51,9 +51,12 @@ def check(*, fsck: bool = True) -> list[Finding]:
                                  reconcile.db_behind, history)
         findings += found + [item.finding() for item in behind or ()]
         lacking = {item.sha for item in behind or ()}
+        replayed, found = _attempt("audit", "the repairs recorded in the audit trail",
+                                   reconcile.replayed_commits)
+        findings += found
         by_key = {(r.code, r.number): r for r in revisions}
         result, found = _attempt("trailer", "the commits' trailers", _read_trailers,
-                                 history, by_key, lacking)
+                                 history, by_key, lacking, replayed or set())
         findings += found
         if result is not None:
             anchors, trailer_findings = result
@@ -77,6 +80,8 @@ def describe(exc: BaseException) -> str:
     """Return one line naming what went wrong, with git's or the database's own words."""
     if isinstance(exc, DocctlError):
         text = str(exc.message)
+        if exc.details.get("path"):
+            text += f" ({exc.details['path']})"
         stderr = str(exc.details.get("stderr") or "").strip()
         if stderr:
             text += f": {stderr.splitlines()[-1]}"
@@ -122,13 +127,18 @@ def _where(revision) -> str:
     return f"{revision.code} r{revision.number}"
 
 
-def _read_trailers(history, by_key: dict, lacking: set[str]) -> tuple[dict, list[Finding]]:
-    """Collect Audit-Head anchors; check each commit's revision trailers against the DB."""
+def _read_trailers(history, by_key: dict, lacking: set[str],
+                   replayed: set[str]) -> tuple[dict, list[Finding]]:
+    """Collect Audit-Head anchors; check each commit's revision trailers against the DB.
+
+    Commits the database lacks, or got back by a repair, anchor audit entries that were lost
+    with the newer database (each replay records the anchor it could not keep): skip them.
+    """
     anchors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     found: list[Finding] = []
     for info in history:
         trailers = dict(info.trailers)
-        if "Audit-Head" in trailers:
+        if "Audit-Head" in trailers and info.sha not in lacking | replayed:
             anchor = audit.parse_anchor(trailers["Audit-Head"])
             if anchor is None:
                 found.append(Finding("anchor", f"git commit {info.sha[:12]}: malformed "
