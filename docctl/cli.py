@@ -29,8 +29,8 @@ def main():
 
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
-    for command in (init, serve, create_user, tick, reindex):
-        app.cli.add_command(command)
+    for command in (init, serve, create_user, tick, reindex, *cli_ops.COMMANDS):
+        app.cli.add_command(command)   # `flask --app docctl …` too
 
 
 # backup, restore and verify build the app themselves: restore needs an empty data folder

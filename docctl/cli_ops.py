@@ -30,9 +30,8 @@ def verify(no_fsck: bool, repair: bool):
         sys.exit(1)
     try:
         with app.app_context():
-            if repair and not _repair():
-                sys.exit(1)
-            ok = report(fsck=not no_fsck)
+            repaired = _repair() if repair else True
+            ok = report(fsck=not no_fsck) and repaired
     except Exception as exc:   # noqa: BLE001 (the last guard: a finding, never a traceback)
         from docctl.services.verify import describe
         click.echo(f"FAIL [verify] the check itself failed: {describe(exc)}")

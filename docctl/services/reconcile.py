@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -92,7 +93,9 @@ def ensure_in_step() -> None:
     last = db.session.scalar(
         select(Intent.commit_sha).where(Intent.state == "done", Intent.commit_sha.is_not(None))
         .order_by(Intent.finished_at.desc()).limit(1))
-    if last == head:
+    # Commits never leave a running store: what was confirmed once needs no git call again.
+    confirmed = current_app.extensions.setdefault("docctl.in_step", set())
+    if last == head or (last, head) in confirmed:
         return                          # the usual case: nothing to ask git
     if last is not None:
         try:
@@ -103,10 +106,20 @@ def ensure_in_step() -> None:
                               "administrator runs docctl verify and restores a matching "
                               "backup.")) from None
     intent = dict(gitstore.commit_info(head).trailers).get("Docctl-Intent")
-    if intent and db.session.get(Intent, intent) is None:
+    if intent and not _intent_exists(intent):
         raise Conflict(_l("The document store holds approvals the database lacks (restored "
                           "from an older backup?). Publishing is stopped until an "
                           "administrator runs docctl verify --repair."))
+    if len(confirmed) > 1000:
+        confirmed.clear()
+    confirmed.add((last, head))
+
+
+def _intent_exists(intent_id: str) -> bool:
+    """Ask on a fresh connection: the caller's transaction may predate another's intent."""
+    with db.engine.connect() as connection:
+        return connection.execute(select(Intent.id).where(Intent.id == intent_id)).first() \
+            is not None
 
 
 def repair(progress=lambda _line: None) -> tuple[int, list[Finding]]:

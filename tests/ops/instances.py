@@ -31,6 +31,15 @@ def _fresh_g() -> None:
     g.__dict__.clear()
 
 
+def pg_skip_reason() -> str | None:
+    """Return why the PostgreSQL variants cannot run here, or None when they can."""
+    if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
+        return "pg_dump/pg_restore not installed (Debian: postgresql-client)"
+    if not pg_available():
+        return "PostgreSQL not reachable on 127.0.0.1:5432"
+    return None
+
+
 def pg_available() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):

@@ -18,7 +18,7 @@ from tests.ops.instances import (
     build,
     clone,
     git,
-    pg_available,
+    pg_skip_reason,
     users_by_role,
 )
 
@@ -35,8 +35,8 @@ def databases():
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def template(request, databases, tmp_path_factory):
     """Build one instance per database kind; each test works on its own copy."""
-    if request.param == "postgresql" and not pg_available():
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    if request.param == "postgresql" and pg_skip_reason():
+        pytest.skip(pg_skip_reason())
     return build(tmp_path_factory.mktemp(request.param), request.param, databases)
 
 

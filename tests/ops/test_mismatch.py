@@ -20,7 +20,7 @@ from tests.ops.instances import (
     build,
     clone,
     git,
-    pg_available,
+    pg_skip_reason,
     users_by_role,
 )
 
@@ -34,8 +34,8 @@ def databases():
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def template(request, databases, tmp_path_factory):
-    if request.param == "postgresql" and not pg_available():
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
+    if request.param == "postgresql" and pg_skip_reason():
+        pytest.skip(pg_skip_reason())
     return build(tmp_path_factory.mktemp(request.param), request.param, databases)
 
 
@@ -64,8 +64,10 @@ def test_database_older_than_git_is_named_then_repaired(live, databases, tmp_pat
         publishing.approve(people["approver"], "QT-01", in_review, password=PASSWORD,
                            effective_date=today())
         newer = publish(people, "QT-01", text="phiên bản ba", reason="sửa lần ba")
+        publishing.withdraw(people["controller"], "QT-01", reason="thôi áp dụng",
+                            password=PASSWORD)
     mixed = _old_database_into(live, tmp_path / "backup", databases)
-    shas = git(mixed.data / "repo_store", "log", "-2", "--format=%H").split()
+    withdrawal, *shas = git(mixed.data / "repo_store", "log", "-3", "--format=%H").split()
 
     result = mixed.cli("verify", check=False)
     assert result.returncode == 1
@@ -73,6 +75,7 @@ def test_database_older_than_git_is_named_then_repaired(live, databases, tmp_pat
     assert (f"git commit {shas[1][:12]} records publish of QT-01 r{in_review}, which the "
             "database lacks") in result.stdout
     assert f"git commit {shas[0][:12]} records publish of QT-01 r{newer}" in result.stdout
+    assert f"git commit {withdrawal[:12]} records withdraw of QT-01 r{newer}" in result.stdout
 
     with mixed.app() as app:
         people = users_by_role()
@@ -91,17 +94,18 @@ def test_database_older_than_git_is_named_then_repaired(live, databases, tmp_pat
 
     repaired = mixed.cli("verify", "--repair", check=False)
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-    assert "2 commit(s) replayed" in repaired.stdout
+    assert "3 commit(s) replayed" in repaired.stdout
     assert "OK: git store, database, signatures and audit trail agree." in repaired.stdout
     with mixed.app():
         document = db.session.scalar(select(Document).where(Document.code == "QT-01"))
         statuses = {r.number: r.status for r in document.revisions}
-        assert statuses[in_review] == Status.SUPERSEDED and statuses[newer] == Status.EFFECTIVE
+        assert statuses[in_review] == Status.SUPERSEDED and statuses[newer] == Status.OBSOLETE
+        assert document.status == "obsolete" and document.withdrawn_reason == "thôi áp dụng"
         commits = {r.number: r.commit_sha for r in document.revisions}
         assert (commits[in_review], commits[newer]) == (shas[1], shas[0])
         replayed = db.session.scalars(select(AuditEvent.details).where(
             AuditEvent.action == "replayed_from_git")).all()
-        assert len(replayed) == 2
+        assert len(replayed) == 3
     # A second repair finds nothing left to replay.
     again = mixed.cli("verify", "--repair", check=False)
     assert again.returncode == 0 and "0 commit(s) replayed" in again.stdout

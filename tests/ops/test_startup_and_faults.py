@@ -117,3 +117,14 @@ def test_unreadable_store_and_database_are_findings(live):
         result = live.cli("verify", check=False)
         assert result.returncode == 1 and "FAIL [" in result.stdout
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_stray_work_tree_files_are_reported(live):
+    """verify calls the store's stray_files() when the store offers it."""
+    from docctl.services import verify
+    from docctl.services.context import store
+    with live.app():
+        gitstore = store()
+        gitstore.stray_files = lambda: ["documents/QT/QT-01/leftover.docx"]
+        findings = [str(f) for f in verify.check(fsck=False)]
+    assert findings == ["stray file in the store's work tree: documents/QT/QT-01/leftover.docx"]
