@@ -109,8 +109,9 @@ class Config:
         values = {name: getattr(self, name) for name in dir(self) if name.isupper()}
         check_limits(values)
         instance = Path(values["INSTANCE_DIR"])
+        values["SECRET_KEY_UNSAVED"] = None
         if not values["SECRET_KEY"]:
-            values["SECRET_KEY"] = _secret_key(instance)
+            values["SECRET_KEY"], values["SECRET_KEY_UNSAVED"] = _secret_key(instance)
         values.update(
             SQLALCHEMY_DATABASE_URI=values["DATABASE_URL"],
             SQLALCHEMY_ENGINE_OPTIONS=_engine_options(values),
@@ -175,14 +176,27 @@ def check_limits(values: dict) -> None:
             + "; ".join(problems))
 
 
-def _secret_key(instance: Path) -> str:
-    """Read the instance secret key, creating it on first use."""
+def _secret_key(instance: Path) -> tuple[str, str | None]:
+    """Return the instance secret key, and its path when it is new and not yet saved.
+
+    A new key is only saved once start-up has checked that no signature needs the old one
+    (docctl.services.secretkey), so a lost key file is refused instead of silently replaced.
+    """
     path = instance / "secret_key"
     if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return path.read_text().strip(), None
+    return secrets.token_hex(32), str(path)
+
+
+def save_secret_key(path: str, key: str) -> str:
+    """Write a new key file (owner-only); return the key that is on disk afterwards."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another worker starting at the same moment saved its key first: use that one.
+        return target.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key

@@ -27,6 +27,8 @@ def create_app(config=None, **overrides) -> Flask:
                                 directory=str(BASE_DIR / "migrations"))
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
+    from docctl.services import secretkey
+    secretkey.check_at_start(app)   # never start with a key the signatures do not know
     store_setup.init_app(app)
     register_web(app)
 

@@ -1,4 +1,4 @@
-"""The docctl command: init, serve, create-user, tick, verify."""
+"""The docctl command: init, serve, create-user, tick, reindex (and backup, restore, verify)."""
 
 import os
 import sys
@@ -7,12 +7,18 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from docctl import cli_ops
+
 DEMO_PASSWORD = "docctl-demo"
 
 
 def _create_app():
     from docctl import create_app
-    return create_app()
+    from docctl.services.secretkey import StartupRefused
+    try:
+        return create_app()
+    except StartupRefused as exc:
+        raise click.ClickException(exc.message) from None   # a message, not a traceback
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
@@ -23,8 +29,14 @@ def main():
 
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
-    for command in (init, serve, create_user, unlock_user, tick, verify, reindex):
-        app.cli.add_command(command)
+    for command in (init, serve, create_user, unlock_user, tick, reindex, *cli_ops.COMMANDS):
+        app.cli.add_command(command)   # `flask --app docctl …` too
+
+
+# backup, restore and verify build the app themselves: restore needs an empty data folder
+# first, and verify must report an app that cannot start instead of dying in a traceback.
+for _command in cli_ops.COMMANDS:
+    main.add_command(_command)
 
 
 @click.command()
@@ -127,23 +139,6 @@ def tick():
                f"store {done.get('store') or 'clean'}; maintained: {done.get('maintained')}")
     if "failed" in done.values():
         sys.exit(1)
-
-
-@click.command()
-@click.option("--no-fsck", is_flag=True, help="Skip git fsck (faster).")
-@with_appcontext
-def verify(no_fsck: bool):
-    """Check git, database, signatures and audit trail; exit 1 on any finding."""
-    from docctl.services import integrity
-
-    run, findings = integrity.run_and_record(None, fsck=not no_fsck)
-    for finding in findings:
-        click.echo(f"FAIL [{finding.area}] {finding}")
-    click.echo(f"verification run {run.id} recorded in the audit trail ({run.duration_ms} ms).")
-    if findings:
-        click.echo(f"{len(findings)} finding(s).")
-        sys.exit(1)
-    click.echo("OK: git store, database, signatures and audit trail agree.")
 
 
 @click.command()

@@ -292,3 +292,11 @@ class VerificationRun(db.Model):
     # JSON list of {"area", "message", "document"}: what failed, named.
     findings: Mapped[str] = mapped_column(Text, default="[]")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Setting(db.Model):
+    """One named instance fact kept with the data, e.g. the secret key's fingerprint."""
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

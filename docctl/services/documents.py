@@ -12,7 +12,14 @@ from docctl.domain.lifecycle import CONTROLLED, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, can_see_revision, has_perm
 from docctl.domain.textfold import clean_line, code_slug, is_valid_code, nfc, normalise_code
-from docctl.errors import Conflict, Forbidden, IntegrityFailure, NotFound, ValidationError
+from docctl.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityFailure,
+    NotFound,
+    StoreError,
+    ValidationError,
+)
 from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, Review, Revision, Signature, User
 from docctl.services import audit
@@ -245,8 +252,14 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
 def revision_bytes(revision: Revision) -> bytes:
     """Return the revision's exact bytes (git once controlled), checking their hash."""
     if revision.status in CONTROLLED and revision.commit_sha:
-        data = store().read_file(revision.commit_sha,
-                                 f"{document_dir(revision.document)}/{layout.SOURCE}")
+        try:
+            data = store().read_file(revision.commit_sha,
+                                     f"{document_dir(revision.document)}/{layout.SOURCE}")
+        except StoreError:
+            # Git older than the database (a mismatched restore): say so, never a 500.
+            raise IntegrityFailure(_l("The file of this revision is missing from the "
+                                      "document store; an administrator must run docctl "
+                                      "verify")) from None
     else:
         draft = db.session.get(DraftFile, revision.id)
         if draft is None:

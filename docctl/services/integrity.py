@@ -1,5 +1,6 @@
 """Run verify on behalf of someone, keep its outcome, and say per document what it found."""
 
+import contextlib
 import json
 from time import perf_counter
 
@@ -16,17 +17,32 @@ from docctl.services.findings import Finding
 KEEP_FINDINGS = 1000
 
 
-def run_and_record(actor: User | None, *, fsck: bool = True) -> tuple[VerificationRun,
+def run_and_record(actor: User | None, *, fsck: bool = True) -> tuple[VerificationRun | None,
                                                                      list[Finding]]:
-    """Run every check, store the outcome and record the run in the audit trail."""
+    """Run every check, store the outcome and record the run in the audit trail.
+
+    The run is None when the database could not record it; that is itself a finding.
+    """
     started = perf_counter()
     findings = verify.check(fsck=fsck)
+    try:
+        run = _record(actor, findings, fsck, int((perf_counter() - started) * 1000))
+    except Exception as exc:   # noqa: BLE001 (a broken database is reported, not raised)
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        findings = [*findings, Finding("database", "the verification run could not be "
+                                                   "recorded: " + verify.describe(exc))]
+        return None, findings
+    return run, findings
+
+
+def _record(actor, findings: list[Finding], fsck: bool, duration_ms: int) -> VerificationRun:
     run = VerificationRun(
         at=now(), actor_id=getattr(actor, "id", None), ok=not findings,
         findings_count=len(findings),
         findings=json.dumps([f.as_dict() for f in findings[:KEEP_FINDINGS]],
                             ensure_ascii=False),
-        duration_ms=int((perf_counter() - started) * 1000))
+        duration_ms=duration_ms)
     db.session.add(run)
     db.session.flush()
     areas: dict[str, int] = {}
@@ -36,7 +52,7 @@ def run_and_record(actor: User | None, *, fsck: bool = True) -> tuple[Verificati
                  details={"ok": run.ok, "findings": len(findings), "areas": areas,
                           "fsck": fsck, "duration_ms": run.duration_ms})
     db.session.commit()
-    return run, findings
+    return run
 
 
 def last_run() -> VerificationRun | None:

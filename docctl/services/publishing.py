@@ -115,6 +115,8 @@ FINISH_TRIES = 2
 
 def _run(actor: User | None, kind: str, document: Document, revision: Revision,
          payload: dict) -> Intent:
+    from docctl.services import reconcile
+    reconcile.ensure_in_step()   # a store restored out of step with the DB: a clear 409
     expected = revision.status
     for _attempt in range(STALE_RETRIES):
         try:

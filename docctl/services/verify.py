@@ -1,5 +1,6 @@
 """Check that git, the database, the signatures and the audit trail agree (docctl verify)."""
 
+import contextlib
 import hashlib
 import re
 from collections import defaultdict
@@ -9,9 +10,10 @@ from sqlalchemy import func, select
 
 from docctl.domain.lifecycle import CONTROLLED, Status
 from docctl.domain.numbering import PREFIX, DocType
+from docctl.errors import DocctlError
 from docctl.extensions import db
 from docctl.models import Document, Intent, Revision, Signature, User
-from docctl.services import audit, signatures
+from docctl.services import audit, reconcile, signatures
 from docctl.services.context import now, store
 from docctl.services.findings import Finding
 from docctl.store import layout
@@ -28,42 +30,112 @@ def run(*, fsck: bool = True) -> list[str]:
 
 
 def check(*, fsck: bool = True) -> list[Finding]:
-    """Return every inconsistency found, each naming what failed."""
-    gitstore = store()
+    """Return every inconsistency found, each naming what failed; never raise."""
     findings: list[Finding] = []
-    if fsck:
-        findings += [Finding("git", f"git fsck: {problem}") for problem in gitstore.fsck()]
-    revisions = db.session.execute(
+    gitstore, found = _attempt("git", "the git store", store)
+    findings += found
+    if gitstore is not None:
+        if fsck:
+            findings += _guarded("git", "git fsck", lambda: [
+                Finding("git", f"git fsck: {problem}") for problem in gitstore.fsck()])
+        findings += _guarded("git", "the store's work tree", lambda: _stray(gitstore))
+    revisions, found = _attempt("database", "the revisions in the database", _revisions)
+    findings += found
+    history, found = _attempt("git", "the history of the store's main branch",
+                              gitstore.history) if gitstore is not None else (None, [])
+    findings += found
+    on_main = {info.sha for info in history} if history is not None else None
+    anchors: dict = {}
+    if revisions is not None and history is not None:
+        behind, found = _attempt("database", "what git has that the database lacks",
+                                 reconcile.db_behind, history)
+        findings += found + [item.finding() for item in behind or ()]
+        lacking = {item.sha for item in behind or ()}
+        replayed, found = _attempt("audit", "the repairs recorded in the audit trail",
+                                   reconcile.replayed_commits)
+        findings += found
+        by_key = {(r.code, r.number): r for r in revisions}
+        result, found = _attempt("trailer", "the commits' trailers", _read_trailers,
+                                 history, by_key, lacking, replayed or set())
+        findings += found
+        if result is not None:
+            anchors, trailer_findings = result
+            findings += trailer_findings
+        findings += _guarded("git-behind", "what the database has that git lacks",
+                             reconcile.git_behind, on_main)
+    if revisions is not None and gitstore is not None:
+        controlled = [r for r in revisions if r.status in CONTROLLED]
+        findings += _guarded("revision", "the revisions' files in git", _check_revisions,
+                             gitstore, controlled, on_main)
+        findings += _guarded("tag", "the revisions' tags", _check_tags, gitstore, controlled)
+    if revisions is not None:
+        findings += _guarded("signature", "the signatures", _check_signatures,
+                             {r.id: r for r in revisions})
+    findings += _guarded("catalog", "the catalog", _check_catalog)
+    findings += _guarded("audit", "the audit trail", audit.verify_chain, anchors)
+    return findings
+
+
+def describe(exc: BaseException) -> str:
+    """Return one line naming what went wrong, with git's or the database's own words."""
+    if isinstance(exc, DocctlError):
+        text = str(exc.message)
+        if exc.details.get("path"):
+            text += f" ({exc.details['path']})"
+        stderr = str(exc.details.get("stderr") or "").strip()
+        if stderr:
+            text += f": {stderr.splitlines()[-1]}"
+    else:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return text[:400]
+
+
+def _attempt(area: str, what: str, fn, *args):
+    """Return (fn's result, []) or (None, [a finding saying what could not be checked])."""
+    try:
+        return fn(*args), []
+    except Exception as exc:   # noqa: BLE001 (every failure becomes a finding)
+        with contextlib.suppress(Exception):   # a dead connection cannot roll back either
+            db.session.rollback()
+        return None, [Finding(area, f"{what} could not be checked: {describe(exc)}")]
+
+
+def _guarded(area: str, what: str, fn, *args) -> list[Finding]:
+    result, found = _attempt(area, what, fn, *args)
+    return found if result is None else list(result)
+
+
+def _revisions() -> list:
+    return db.session.execute(
         select(Revision.id, Revision.number, Revision.status, Revision.sha256,
                Revision.commit_sha, Revision.tag, Document.code, Document.slug,
                Document.doc_type).join(Document, Revision.document_id == Document.id)
         .order_by(Document.code, Revision.number)).all()
-    by_key = {(r.code, r.number): r for r in revisions}
-    history = gitstore.history()
-    anchors, trailer_findings = _read_trailers(history, by_key)
-    findings += trailer_findings
-    on_main = {info.sha for info in history}
-    findings += _check_revisions(gitstore, [r for r in revisions if r.status in CONTROLLED],
-                                 on_main)
-    findings += _check_signatures({r.id: r for r in revisions})
-    findings += [Finding("git", f"stray file in the store's work tree: {path}")
-                 for path in gitstore.stray_files()]
-    findings += _check_catalog()
-    findings += audit.verify_chain(anchors)
-    return findings
+
+
+def _stray(gitstore) -> list[Finding]:
+    """Report files in the work tree that no commit put there."""
+    return [Finding("git", f"stray file in the store's work tree: {path}")
+            for path in gitstore.stray_files()]
 
 
 def _where(revision) -> str:
     return f"{revision.code} r{revision.number}"
 
 
-def _read_trailers(history, by_key: dict) -> tuple[dict, list[Finding]]:
-    """Collect Audit-Head anchors; check each commit's revision trailers against the DB."""
+def _read_trailers(history, by_key: dict, lacking: set[str],
+                   replayed: set[str]) -> tuple[dict, list[Finding]]:
+    """Collect Audit-Head anchors; check each commit's revision trailers against the DB.
+
+    Commits the database lacks, or got back by a repair, anchor audit entries that were lost
+    with the newer database (each replay records the anchor it could not keep): skip them.
+    """
     anchors: dict[int, list[tuple[str, str]]] = defaultdict(list)
     found: list[Finding] = []
     for info in history:
         trailers = dict(info.trailers)
-        if "Audit-Head" in trailers:
+        if "Audit-Head" in trailers and info.sha not in lacking | replayed:
             anchor = audit.parse_anchor(trailers["Audit-Head"])
             if anchor is None:
                 found.append(Finding("anchor", f"git commit {info.sha[:12]}: malformed "
@@ -71,8 +143,8 @@ def _read_trailers(history, by_key: dict) -> tuple[dict, list[Finding]]:
             else:
                 anchors[anchor[0]].append((anchor[1], info.sha))
         action, code = trailers.get("Docctl-Action"), trailers.get("Docctl-Document")
-        if not action or not code:
-            continue
+        if not action or not code or info.sha in lacking:
+            continue                    # lacking commits have their own finding
         number = trailers.get("Docctl-Revision", "")
         revision = by_key.get((code, int(number))) if number.isdigit() else None
         label = f"{code} r{number}"
@@ -96,7 +168,7 @@ def _source_path(revision) -> str:
            f"{layout.SOURCE}"
 
 
-def _check_revisions(gitstore, controlled: list, on_main: set[str]) -> list[Finding]:
+def _check_revisions(gitstore, controlled: list, on_main: set[str] | None) -> list[Finding]:
     found: list[Finding] = []
     readable = []
     for revision in controlled:
@@ -116,12 +188,17 @@ def _check_revisions(gitstore, controlled: list, on_main: set[str]) -> list[Find
                                              "file is missing from git or unreadable",
                                  revision.code))
             continue
-        if commit not in on_main:
+        if on_main is not None and commit not in on_main:
             found.append(Finding("revision", f"{_where(revision)}: commit {commit[:12]} is not "
                                              "on the store's main branch", revision.code))
         if hashlib.sha256(data).hexdigest() != revision.sha256:
             found.append(Finding("revision", f"{_where(revision)}: file in git does not match "
                                              "the recorded SHA-256", revision.code))
+    return found
+
+
+def _check_tags(gitstore, controlled: list) -> list[Finding]:
+    found: list[Finding] = []
     tags = gitstore.tags()
     for revision in controlled:
         if revision.tag and tags.get(revision.tag) != revision.commit_sha:

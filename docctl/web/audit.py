@@ -110,7 +110,7 @@ def register_evidence():
 def verify():
     if request.method == "POST":
         run, findings = integrity.run_and_record(current_actor())
-        if run.ok:
+        if run is not None and run.ok:
             flash(_("Integrity check passed: git, database, signatures and audit trail agree."),
                   "success")
         else:

@@ -70,6 +70,9 @@ def document_evidence(code: str):
 @permission_required(Perm.AUDIT)
 def verify():
     run, findings = integrity.run_and_record(current_actor())
+    if run is None:   # the database could not record the run: say so with what was found
+        return jsonify({"ok": False, "at": None, "run": None,
+                        "findings": [f.as_dict() for f in findings]}), 503
     return jsonify({"ok": run.ok, "at": run.at.isoformat(), "run": run.id,
                     "findings": [f.as_dict() for f in findings]})
 
