@@ -146,6 +146,12 @@ class Office:
             raise RuntimeError(f"search {words!r}: HTTP {status} {body!r:.300}")
         return body["results"]
 
+    def tags(self, prefix: str) -> set[str]:
+        """Return the git store's tags that start with prefix (e.g. 'QT-L')."""
+        listed = subprocess.run(["git", "-C", str(self.data_dir / "repo_store"), "tag", "-l",
+                                 f"{prefix}*"], capture_output=True, text=True, check=True)
+        return set(listed.stdout.split())
+
     def verify(self) -> subprocess.CompletedProcess:
         """Run `docctl verify` on the data folder."""
         return docctl(self.data_dir, "verify", env=self.env)
@@ -350,6 +356,9 @@ class OfficeLoad:
                 self.tally.approvals[status] += 1
                 if status in (409, 503) and not (isinstance(body, dict) and body.get("message")):
                     self.tally.refusals.append(f"{code} r{number}: {status} without a message")
+                elif status is not None and status < 500 and status not in (200, 409, 503):
+                    self.tally.refusals.append(f"{code} r{number}: approval answered {status} "
+                                               f"(not 409/503): {_gist(body)}")
         if any(status == 200 for status, _body in answers):
             with self.tally.lock:
                 self.tally.published.setdefault(code, []).append(number)
