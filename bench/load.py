@@ -46,6 +46,11 @@ def get(port: int, path: str, headers: dict) -> tuple[int, bytes]:
     return status, body
 
 
+def page_ok(status: int, body: bytes) -> str | None:
+    """Return why a page answer is not a good one, or None."""
+    return None if status == 200 else f"HTTP {status}"
+
+
 def _check(status: int, body: bytes) -> str | None:
     """Return why a search answer is not a good one, or None."""
     if status != 200:
@@ -79,8 +84,12 @@ def sequential(port: int, paths: list[str], headers: dict, *, repeats: int = 2,
 
 
 def concurrent(port: int, paths: list[str], headers: dict, *, clients: int = 50,
-               seconds: float = 10.0) -> LoadResult:
-    """Keep `clients` requests in flight for `seconds`; count the answers that came back."""
+               seconds: float = 10.0, check=_check, total: int | None = None) -> LoadResult:
+    """Keep `clients` requests in flight for `seconds`; count the answers that came back.
+
+    With `total`, stop earlier once that many requests have been sent.
+    """
+    sent = [0]
     result = LoadResult()
     lock = threading.Lock()
     start_gate = threading.Barrier(clients + 1)
@@ -92,12 +101,17 @@ def concurrent(port: int, paths: list[str], headers: dict, *, clients: int = 50,
         i = offset
         start_gate.wait()
         while perf_counter() < deadline[0]:
+            if total is not None:
+                with lock:
+                    if sent[0] >= total:
+                        break
+                    sent[0] += 1
             path = paths[i % len(paths)]
             i += clients
             t0 = perf_counter()
             try:
                 status, body = get(port, path, headers)
-                problem = _check(status, body)
+                problem = check(status, body)
             except OSError as exc:
                 problem = type(exc).__name__
             if problem:

@@ -43,6 +43,28 @@ class Report:
         self.figures.append(row)
         return row
 
+    def floor_figure(self, label: str, value: float, unit: str, target: float, extra: str = "",
+                     *, ceiling: float | None = None, ceiling_text: str = "") -> dict:
+        """Print one measured figure against its target (a floor: more is better).
+
+        When missed, `ceiling` (what this machine reaches at best, e.g. for a static file)
+        is printed beside it, so a missed target can be told from a slow machine.
+        """
+        ok = value >= target
+        verdict = "OK" if ok else f"MISSING (gap -{_num(target - value)} {unit})"
+        line = (f"{label:<{self.WIDTH}} {'rate':>4} {_num(value):>8} {unit:<3}  "
+                f"target ≥ {_num(target)} {unit:<3}  {verdict}")
+        if ceiling is not None and not ok:
+            line += f"  (this machine's ceiling: {_num(ceiling)} {unit}, {ceiling_text})"
+        if extra:
+            line += f"   [{extra}]"
+        print(line, flush=True)
+        row = {"label": label, "stat": "rate", "value": round(value, 3), "unit": unit,
+               "target": target, "floor": True, "ok": ok, "extra": extra,
+               "ceiling": None if ceiling is None else round(ceiling, 1)}
+        self.figures.append(row)
+        return row
+
     def context(self, text: str) -> None:
         """Print a line that explains, without a target."""
         print(f"    · {text}", flush=True)

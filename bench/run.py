@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 for _name in [n for n in os.environ if n.startswith("DOCCTL_")]:
     del os.environ[_name]
 
-from bench import gitfill, world  # noqa: E402
+from bench import gitfill, office_bench, world  # noqa: E402
 from bench.report import Report, ms_extra, summary  # noqa: E402
 from bench.server import Browser, Server  # noqa: E402
 
@@ -51,6 +51,7 @@ def main() -> int:
         store = app.extensions["docctl.store"]
         with app.app_context():
             people = world.create_schema_and_people()
+            _build_index(report, app)
             _fill_store(report, store)
             _publishes(report, app, store, people)
             _history_build(report, people)
@@ -62,10 +63,17 @@ def main() -> int:
             world.insert_register(people, REGISTER_DOCUMENTS, store.head())
             report.context(f"{REGISTER_DOCUMENTS:,} effective documents inserted through "
                            f"SQLAlchemy in {perf_counter() - t0:.1f} s")
+            from docctl.services import indexing, users
+            t0 = perf_counter()
+            indexed = indexing.reindex()   # as `docctl reindex` would: the server searches them
+            report.context(f"search index rebuilt with {indexed:,} revisions in "
+                           f"{perf_counter() - t0:.1f} s")
+            tokens = {u: users.issue_token(u, world.PASSWORD)
+                      for u in ("secretary", "reviewer", "approver", "staff")}
             world.db.session.remove()
             world.db.engine.dispose()
         store.close()
-        _over_http(report, data_dir, tmp / "server.log")
+        _over_http(report, data_dir, tmp / "server.log", tokens)
         _references(report)
         _save(report, started)
         missed = [f for f in report.figures if not f["ok"]]
@@ -91,6 +99,18 @@ def _machine(data_dir: Path) -> None:
     print(f"load average at start: {load} (other work on this machine skews the figures)")
     print(f"data: {data_dir} (SQLite database, git store, index); every figure below is "
           "measured in this run unless marked as a reference")
+
+
+def _build_index(report: Report, app) -> None:
+    """Build the search index as `make run` does (`docctl init` catches the index up)."""
+    from docctl.services import indexing
+
+    indexing.catch_up()
+    index_dir = Path(app.config["INDEX_DIR"])
+    if not index_dir.is_dir() or not any(index_dir.iterdir()):
+        raise RuntimeError(f"no search index was built in {index_dir}")
+    report.context(f"search index ({app.config['SEARCH_BACKEND']}) built in {index_dir}, as "
+                   "`docctl init` builds it: every publish below updates it")
 
 
 def _fill_store(report: Report, store) -> None:
@@ -131,7 +151,7 @@ def _publishes(report: Report, app, store, people) -> None:
     report.figure("publish end-to-end (10k commits)", "p95", e2e["p95"], "ms", 200,
                   ms_extra(e2e))
     report.figure("approve alone: e-signature, commit, tag (10k)", "p95", appr["p95"], "ms", 50,
-                  ms_extra(appr))
+                  ms_extra(appr) + "; index in use; issue #9 baseline p95 307–615 ms")
     from docctl.services import users
     checks = []
     for _ in range(10):
@@ -201,11 +221,14 @@ def _history_read(report: Report, app) -> None:
     app.config["BENCH_TOKEN"] = token
 
 
-def _over_http(report: Report, data_dir: Path, log_path: Path) -> None:
+def _over_http(report: Report, data_dir: Path, log_path: Path, tokens: dict) -> None:
     report.heading(f"Real server: docctl serve (gunicorn, 2 workers) on 127.0.0.1, "
                    f"{REGISTER_DOCUMENTS:,}+ documents")
     with Server(data_dir, log_path) as server:
-        report.context(f"listening on 127.0.0.1:{server.port}, pids {server.pids()}")
+        fresh, processes = server.rss_mib()
+        report.context(f"listening on 127.0.0.1:{server.port}, pids {server.pids()}; "
+                       f"{fresh:.0f} MiB at start (the memory floor: master + "
+                       f"{processes - 1} workers before any request)")
         staff = Browser(server)
         staff.login("staff", world.PASSWORD)
         timings = []
@@ -238,7 +261,12 @@ def _over_http(report: Report, data_dir: Path, log_path: Path) -> None:
         time.sleep(0.5)
         rss, processes = server.rss_mib()
         report.figure(f"server memory (master + {processes - 1} workers)", "RSS", rss, "MiB",
-                      250, f"{processes} processes, summed VmRSS")
+                      250, f"{processes} processes, summed VmRSS, after the pages above")
+        report.heading("Issue #9: an office's load on the same server (index built)")
+        codes = [f"QT-R{i:04d}" for i in range(4, REGISTER_DOCUMENTS, 4)][:200]
+        office_bench.page_throughput(report, server, codes)
+        office_bench.publish_over_http(report, server, tokens)
+        office_bench.searches_then_memory(report, server, tokens["staff"], fresh)
 
 
 def _references(report: Report) -> None:

@@ -2,12 +2,14 @@
 
 import http.client
 import os
+import random
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -16,10 +18,27 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now.
+
+    BENCH_PORTS=FIRST-LAST keeps the choice inside a range (a shared machine's allotment);
+    otherwise the kernel picks one.
+    """
+    allotted = os.environ.get("BENCH_PORTS", "")
+    if not allotted:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+    first, last = (int(part) for part in allotted.split("-"))
+    ports = list(range(first, last + 1))
+    random.shuffle(ports)   # parallel test workers rarely try the same port first
+    for port in ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in BENCH_PORTS={allotted}")
 
 
 def request(port: int, method: str, path: str, *, body: bytes | None = None,
@@ -34,6 +53,18 @@ def request(port: int, method: str, path: str, *, body: bytes | None = None,
         return response.status, response.getheaders(), response.read()
     finally:
         conn.close()
+
+
+def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
+    """Return a multipart/form-data body with fields and one .docx `file`, and its type."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+             f"{value}\r\n".encode() for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                 f'filename="{filename}"\r\nContent-Type: application/vnd.openxmlformats-'
+                 f'officedocument.wordprocessingml.document\r\n\r\n'.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def docctl_command() -> list[str]:

@@ -29,6 +29,11 @@ def _pg_available() -> bool:
         return False
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "load: an office's load on the real server (bounded; "
+                            "part of `make test`, kept in one xdist group)")
+
+
 def pytest_report_header(config):
     if _pg_available():
         return f"PostgreSQL: database tests also run against {PG_URL}"
