@@ -1,7 +1,7 @@
 """two-step sign-in (TOTP, recovery codes) and shared sign-in failure counters
 
 Revision ID: d00dfeed0003
-Revises: a7c3e91f2b40
+Revises: c0ffee000002
 Create Date: 2026-12-07 01:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import docctl.models
 
 # revision identifiers, used by Alembic.
 revision = 'd00dfeed0003'
-down_revision = 'a7c3e91f2b40'
+down_revision = 'c0ffee000002'
 branch_labels = None
 depends_on = None
 
