@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from docctl import dbengine
 from docctl.domain.lifecycle import Status
 from docctl.errors import Conflict, DocctlError, StoreError
 from docctl.extensions import db
@@ -117,7 +118,8 @@ def ensure_in_step() -> None:
 
 def _intent_exists(intent_id: str) -> bool:
     """Ask on a fresh connection: the caller's transaction may predate another's intent."""
-    with db.engine.connect() as connection:
+    # A read-only transaction: the caller may hold SQLite's write lock already.
+    with dbengine.immediate(False), db.engine.connect() as connection:
         return connection.execute(select(Intent.id).where(Intent.id == intent_id)).first() \
             is not None
 
