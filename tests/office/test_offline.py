@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from tests.helpers import docx_bytes
 from tests.office.linked import Listener, gone, linked_docx, with_marker
 
 PORT = 5531
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -153,20 +155,30 @@ def test_real_soffice_bin_dies_with_its_group_at_the_limit(soffice, tmp_path):
     assert gone(profile.name) == []
 
 
-def _kill_worker_mid_conversion(soffice: str, marker: str, started, **options) -> list[str]:
-    """Fork a stand-in worker, let it start a conversion, SIGKILL it; return what survives."""
-    pid = os.fork()
-    if pid == 0:   # the "worker"
-        try:
-            pdf.to_pdf(docx_bytes(), soffice=soffice, timeout=60, **options)
-        finally:
-            os._exit(0)
-    deadline = time.monotonic() + 30
-    while not started() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert started(), "the conversion never started"
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
+_WORKER = """
+import sys
+from docctl.office import build_docx, pdf
+if sys.argv[1] == "none":
+    pdf._sandbox = ()
+pdf.to_pdf(build_docx("T", ["x"]), soffice=sys.argv[2], timeout=60,
+           profile_dir=sys.argv[3] or None)
+"""
+
+
+def _kill_worker_mid_conversion(soffice: str, marker: str, started, *,
+                                profile: str = "") -> list[str]:
+    """Start a stand-in worker, SIGKILL it mid-conversion; return the processes left."""
+    mode = "none" if pdf.sandbox() == () else "detected"
+    worker = subprocess.Popen([sys.executable, "-c", _WORKER, mode, soffice, profile],
+                              cwd=ROOT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not started() and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.05)
+        assert started(), "the conversion never started"
+    finally:
+        worker.kill()
+        worker.wait()
     return gone(marker)
 
 
@@ -182,5 +194,5 @@ def test_real_soffice_bin_dies_with_the_worker_that_started_it(soffice, tmp_path
     alive = _kill_worker_mid_conversion(
         _hanging_libreoffice(tmp_path, soffice), profile.name,
         lambda: any("soffice.bin" in c for c in with_marker(profile.name)),
-        profile_dir=str(profile))
+        profile=str(profile))
     assert alive == []
