@@ -37,6 +37,11 @@ def immediate(value: bool = True) -> Iterator[None]:
         _immediate.reset(token)
 
 
+def reading() -> "contextmanager":
+    """Let a long read-only pass outside a request (verify, backup) leave writers free."""
+    return immediate(False)
+
+
 def _wants_write_lock() -> bool:
     chosen = _immediate.get()
     if chosen is not None:
@@ -68,11 +73,18 @@ def _sqlite(engine: Engine, busy_timeout: float) -> None:
         write = _wants_write_lock()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         conn.info["docctl_write_lock"] = write
+        conn.info["docctl_wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def note_writes(conn, _cursor, statement, _params, _context, _many):
+        if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA", "BEGIN"):
+            conn.info["docctl_wrote"] = True
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def ended(conn):
         conn.info.pop("docctl_write_lock", None)
+        conn.info.pop("docctl_wrote", None)
 
 
 def _postgresql(engine: Engine, busy_timeout: float) -> None:
@@ -87,9 +99,15 @@ def _postgresql(engine: Engine, busy_timeout: float) -> None:
         dbapi_connection.commit()   # SET inside the driver's open transaction: keep it
 
 
-def holds_write_lock(connection) -> bool:
-    """Tell whether a SQLite connection's transaction began holding the write lock."""
-    return bool(connection.info.get("docctl_write_lock"))
+def only_read_so_far(session) -> bool:
+    """Tell whether a session's SQLite transaction is a read snapshot with nothing to write.
+
+    Such a transaction can end and begin again holding the write lock without losing work.
+    """
+    if not session.in_transaction() or session.new or session.deleted or session.dirty:
+        return False
+    info = session.connection().info
+    return info.get("docctl_write_lock") is False and not info.get("docctl_wrote")
 
 
 # -- faults: answered, not crashed ------------------------------------------------------------
