@@ -3,7 +3,7 @@
 import errno
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
@@ -20,11 +20,15 @@ def init_app(app, db) -> None:
     """Hook the pragmas and transaction rules onto the app's engine (whatever its options)."""
     with app.app_context():
         engine = db.engine
-    busy = float(app.config["DB_BUSY_TIMEOUT"])
+    config = app.config   # read on each new connection: a changed setting takes effect
+
+    def busy_ms() -> int:
+        return int(float(config["DB_BUSY_TIMEOUT"]) * 1000)
+
     if engine.dialect.name == "sqlite":
-        _sqlite(engine, busy)
+        _sqlite(engine, busy_ms)
     elif engine.dialect.name == "postgresql":
-        _postgresql(engine, busy)
+        _postgresql(engine, busy_ms)
 
 
 @contextmanager
@@ -37,7 +41,7 @@ def immediate(value: bool = True) -> Iterator[None]:
         _immediate.reset(token)
 
 
-def reading() -> "contextmanager":
+def reading() -> AbstractContextManager[None]:
     """Let a long read-only pass outside a request (verify, backup) leave writers free."""
     return immediate(False)
 
@@ -51,7 +55,7 @@ def _wants_write_lock() -> bool:
     return not (has_request_context() and request.method in READ_METHODS)
 
 
-def _sqlite(engine: Engine, busy_timeout: float) -> None:
+def _sqlite(engine: Engine, busy_ms) -> None:
     @event.listens_for(engine, "connect")
     def pragmas(dbapi_connection, _record):
         # SQLAlchemy emits BEGIN itself (below): the driver's implicit BEGIN, issued only at
@@ -62,7 +66,7 @@ def _sqlite(engine: Engine, busy_timeout: float) -> None:
             # WAL: readers never wait for the writer; the writer never waits for readers.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")   # durable at checkpoints, safe in WAL
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms()}")
         finally:
             cursor.close()
 
@@ -87,13 +91,13 @@ def _sqlite(engine: Engine, busy_timeout: float) -> None:
         conn.info.pop("docctl_wrote", None)
 
 
-def _postgresql(engine: Engine, busy_timeout: float) -> None:
+def _postgresql(engine: Engine, busy_ms) -> None:
     @event.listens_for(engine, "connect")
     def lock_timeout(dbapi_connection, _record):
         # A lock held past the busy timeout answers 503 instead of holding a worker forever.
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute(f"SET lock_timeout = {busy_ms()}")
         finally:
             cursor.close()
         dbapi_connection.commit()   # SET inside the driver's open transaction: keep it
