@@ -3,7 +3,7 @@
 import errno
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 
 from flask import has_request_context, request
@@ -20,11 +20,15 @@ def init_app(app, db) -> None:
     """Hook the pragmas and transaction rules onto the app's engine (whatever its options)."""
     with app.app_context():
         engine = db.engine
-    busy = float(app.config["DB_BUSY_TIMEOUT"])
+    config = app.config   # read on each new connection: a changed setting takes effect
+
+    def busy_ms() -> int:
+        return int(float(config["DB_BUSY_TIMEOUT"]) * 1000)
+
     if engine.dialect.name == "sqlite":
-        _sqlite(engine, busy)
+        _sqlite(engine, busy_ms)
     elif engine.dialect.name == "postgresql":
-        _postgresql(engine, busy)
+        _postgresql(engine, busy_ms)
 
 
 @contextmanager
@@ -37,6 +41,11 @@ def immediate(value: bool = True) -> Iterator[None]:
         _immediate.reset(token)
 
 
+def reading() -> AbstractContextManager[None]:
+    """Let a long read-only pass outside a request (verify, backup) leave writers free."""
+    return immediate(False)
+
+
 def _wants_write_lock() -> bool:
     chosen = _immediate.get()
     if chosen is not None:
@@ -46,7 +55,7 @@ def _wants_write_lock() -> bool:
     return not (has_request_context() and request.method in READ_METHODS)
 
 
-def _sqlite(engine: Engine, busy_timeout: float) -> None:
+def _sqlite(engine: Engine, busy_ms) -> None:
     @event.listens_for(engine, "connect")
     def pragmas(dbapi_connection, _record):
         # SQLAlchemy emits BEGIN itself (below): the driver's implicit BEGIN, issued only at
@@ -57,7 +66,7 @@ def _sqlite(engine: Engine, busy_timeout: float) -> None:
             # WAL: readers never wait for the writer; the writer never waits for readers.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")   # durable at checkpoints, safe in WAL
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms()}")
         finally:
             cursor.close()
 
@@ -68,28 +77,41 @@ def _sqlite(engine: Engine, busy_timeout: float) -> None:
         write = _wants_write_lock()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
         conn.info["docctl_write_lock"] = write
+        conn.info["docctl_wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def note_writes(conn, _cursor, statement, _params, _context, _many):
+        if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA", "BEGIN"):
+            conn.info["docctl_wrote"] = True
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def ended(conn):
         conn.info.pop("docctl_write_lock", None)
+        conn.info.pop("docctl_wrote", None)
 
 
-def _postgresql(engine: Engine, busy_timeout: float) -> None:
+def _postgresql(engine: Engine, busy_ms) -> None:
     @event.listens_for(engine, "connect")
     def lock_timeout(dbapi_connection, _record):
         # A lock held past the busy timeout answers 503 instead of holding a worker forever.
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"SET lock_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute(f"SET lock_timeout = {busy_ms()}")
         finally:
             cursor.close()
         dbapi_connection.commit()   # SET inside the driver's open transaction: keep it
 
 
-def holds_write_lock(connection) -> bool:
-    """Tell whether a SQLite connection's transaction began holding the write lock."""
-    return bool(connection.info.get("docctl_write_lock"))
+def only_read_so_far(session) -> bool:
+    """Tell whether a session's SQLite transaction is a read snapshot with nothing to write.
+
+    Such a transaction can end and begin again holding the write lock without losing work.
+    """
+    if not session.in_transaction() or session.new or session.deleted or session.dirty:
+        return False
+    info = session.connection().info
+    return info.get("docctl_write_lock") is False and not info.get("docctl_wrote")
 
 
 # -- faults: answered, not crashed ------------------------------------------------------------

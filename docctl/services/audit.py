@@ -93,14 +93,29 @@ def _hold_head() -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Released at commit or rollback; READ COMMITTED then shows the head as it is now.
         session.execute(_PG_HEAD_LOCK)
-    elif not session.in_transaction():
-        # SQLite: begin holding the write lock, so the head read below is the newest and no
-        # other writer can append before this transaction commits.
+        return
+    if dbengine.only_read_so_far(session):
+        # A read snapshot cannot take the write lock once another writer committed (SQLite
+        # refuses: SQLITE_BUSY_SNAPSHOT). It holds nothing to write: end it, keeping what
+        # the caller loaded, and begin again below.
+        _commit_keeping_objects(session)
+    if not session.in_transaction():
+        # Begin holding the write lock: the head read below is the newest, and no other
+        # writer can append before this transaction commits.
         with dbengine.immediate():
             session.connection()
-    # A SQLite transaction already under way either holds the write lock (it began
-    # IMMEDIATE) or is a read snapshot that SQLite refuses to let write once another writer
-    # committed (SQLITE_BUSY_SNAPSHOT, answered 503): the chain cannot fork either way.
+    # Any other SQLite transaction under way began IMMEDIATE (it holds the lock) or has
+    # written on a read snapshot; SQLite refuses the latter's commit if another writer got
+    # there first (answered 503): the chain cannot fork either way.
+
+
+def _commit_keeping_objects(session) -> None:
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def record_reading(action: str, actor=None, **fields) -> AuditEvent:
@@ -110,16 +125,11 @@ def record_reading(action: str, actor=None, **fields) -> AuditEvent:
     entry is appended under the write lock with a fresh view of the head.
     """
     session = db.session()
-    keep = session.expire_on_commit
     # Only the entry is written: expiring the page's objects would reload them row by row.
-    session.expire_on_commit = False
-    try:
-        if session.in_transaction():
-            session.commit()
-        event = record(action, actor, **fields)
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
+    if session.in_transaction():
+        _commit_keeping_objects(session)
+    event = record(action, actor, **fields)
+    _commit_keeping_objects(session)
     return event
 
 

@@ -28,6 +28,7 @@ def test_two_processes_leave_the_index_equal_to_the_database(search_app, users, 
         reviews.review(users["reviewer"], code, rev.number, decision="accept")
     db.session.commit()
     assert db.session.query(IndexJob).filter(IndexJob.done_at.is_(None)).count() == len(CODES)
+    db.session.rollback()   # outside a request a transaction holds SQLite's write lock: end it
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     workers = [ctx.Process(target=publish_and_apply, args=(

@@ -239,7 +239,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         schema = f"docctl_load_{os.getpid()}"
-        ctx = pg_schema(schema) if kind == "postgresql" else _nothing()
+        ctx = pg_schema(schema) if kind == "postgresql" else nothing()
         with ctx as url:
             env = environment(data, url)
             init_demo(env)
@@ -260,7 +260,7 @@ def main() -> int:
 
 
 @contextmanager
-def _nothing():
+def nothing():
     yield None
 
 
