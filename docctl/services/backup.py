@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,6 +110,7 @@ def create(dest, progress=lambda _line: None) -> dict:
     if kind not in ("sqlite", "postgresql"):
         raise BackupError(f"backing up a {kind} database is not supported")
     progress(f"backup into {dest}")
+    started = time.monotonic()
     # Hold the writer lock only while git's refs and the database snapshot are taken: git is
     # written before the database, so every commit the snapshot references is in these refs,
     # and every commit in them has its intent in the snapshot (finished on restore).
@@ -157,7 +159,8 @@ def create(dest, progress=lambda _line: None) -> dict:
     partial = dest / (MANIFEST + ".partial")
     partial.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     os.replace(partial, dest / MANIFEST)
-    progress(f"done: database head {(facts['db_head'] or 'none')[:12]}, git head "
+    progress(f"done in {time.monotonic() - started:.1f} s: database head "
+             f"{(facts['db_head'] or 'none')[:12]}, git head "
              f"{(manifest['git']['head'] or 'none')[:12]}, {len(files) + 1} files")
     return manifest
 

@@ -185,7 +185,7 @@ def test_backup_prints_progress_and_keeps_settings_secret(live, tmp_path, monkey
     monkeypatch.setenv(env_key, "Sở Thử nghiệm")
     monkeypatch.setenv("DOCCTL_SMTP_PASSWORD", "hunter2")
     result = live.cli("backup", str(tmp_path / "backup"))
-    assert "backup into" in result.stdout and "done:" in result.stdout
+    assert "backup into" in result.stdout and "done in" in result.stdout
     settings = json.loads((tmp_path / "backup" / "settings.json").read_text())
     assert settings["environment"][env_key] == "Sở Thử nghiệm"
     assert "hunter2" not in json.dumps(settings)
