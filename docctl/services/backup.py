@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,23 +110,30 @@ def create(dest, progress=lambda _line: None) -> dict:
     if kind not in ("sqlite", "postgresql"):
         raise BackupError(f"backing up a {kind} database is not supported")
     progress(f"backup into {dest}")
+    started = time.monotonic()
     # Hold the writer lock only while git's refs and the database snapshot are taken: git is
     # written before the database, so every commit the snapshot references is in these refs,
     # and every commit in them has its intent in the snapshot (finished on restore).
     with StoreLock(gitstore.path, gitstore.lock_timeout):
         refs = _read_refs(gitstore.git_dir)
-        if kind == "sqlite":
+        source = _sqlite_snapshot() if kind == "sqlite" else None
+        snapshot = _pg_snapshot() if kind == "postgresql" else None
+        if source is not None and not source.in_transaction:
+            # Rollback journal: no snapshot outlives a read lock, so copy under the lock.
             progress("database: SQLite online backup ...")
-            db_file = _sqlite_backup(dest / SQLITE_FILE)
-            snapshot = None
-        else:
-            snapshot = _pg_snapshot()
+            db_file = _sqlite_backup(source, dest / SQLITE_FILE)
+            source = None
     try:
+        if source is not None:
+            progress("database: SQLite online backup of the snapshot ...")
+            db_file = _sqlite_backup(source, dest / SQLITE_FILE)
         if snapshot is not None:
             progress("database: pg_dump (custom format) of the snapshot ...")
             db_file = _pg_dump(dest / PG_FILE, snapshot)
         facts = _database_facts(kind, dest / db_file, snapshot)
     finally:
+        if source is not None:
+            source.close()
         if snapshot is not None:
             snapshot[0].close()
     progress(f"git store: bundle of {len(refs)} ref(s) as of the database snapshot ...")
@@ -151,7 +159,8 @@ def create(dest, progress=lambda _line: None) -> dict:
     partial = dest / (MANIFEST + ".partial")
     partial.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     os.replace(partial, dest / MANIFEST)
-    progress(f"done: database head {(facts['db_head'] or 'none')[:12]}, git head "
+    progress(f"done in {time.monotonic() - started:.1f} s: database head "
+             f"{(facts['db_head'] or 'none')[:12]}, git head "
              f"{(manifest['git']['head'] or 'none')[:12]}, {len(files) + 1} files")
     return manifest
 
@@ -166,12 +175,20 @@ def _read_refs(git_dir: Path) -> dict[str, str]:
     return refs
 
 
-def _sqlite_backup(target: Path) -> str:
-    """Copy the live database with SQLite's online backup API, in one consistent step."""
-    source = sqlite3.connect(db.engine.url.database, timeout=30)
+def _sqlite_snapshot() -> sqlite3.Connection:
+    """Open the live database; in WAL mode, hold a read snapshot (writers go on meanwhile)."""
+    source = sqlite3.connect(db.engine.url.database, timeout=30, isolation_level=None)
+    if source.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()   # pins the snapshot
+    return source
+
+
+def _sqlite_backup(source: sqlite3.Connection, target: Path) -> str:
+    """Copy the database with SQLite's online backup API, in one step, then close the source."""
     copy = sqlite3.connect(target)
     try:
-        source.backup(copy)             # pages=-1: one step, one read transaction
+        source.backup(copy)             # pages=-1: one step, within the source's snapshot
         copy.execute("PRAGMA journal_mode=DELETE")   # a single self-contained file
         copy.commit()
     finally:

@@ -2,7 +2,7 @@
 
 import re
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -147,3 +147,28 @@ def test_git_older_than_database_is_reported_and_publish_refused(live, databases
         download = client.get(f"/documents/QT-01/revisions/{lost}/download")
         assert download.status_code == 409
         assert "docctl verify" in download.get_data(as_text=True)
+
+
+def test_a_lost_take_effect_is_replayed(live, databases, tmp_path):
+    with live.app() as app:
+        number = awaiting_approval("QT-01", "phiên bản hai")
+        people = users_by_role()
+        publishing.approve(people["approver"], "QT-01", number, password=PASSWORD,
+                           effective_date=today() + timedelta(days=2))
+        backup.create(tmp_path / "backup")            # the database knows the approval only
+        later = datetime.now(UTC) + timedelta(days=3)
+        app.config["DOCCTL_CLOCK"] = lambda: later
+        assert publishing.take_effect_due() == 1
+    mixed = _old_database_into(live, tmp_path / "backup", databases)
+    sha = git(mixed.data / "repo_store", "rev-parse", "HEAD").strip()
+
+    result = mixed.cli("verify", check=False)
+    assert result.returncode == 1
+    assert f"git commit {sha[:12]} records supersede of QT-01 r{number}" in result.stdout
+    repaired = mixed.cli("verify", "--repair", check=False)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "1 commit(s) replayed" in repaired.stdout
+    with mixed.app():
+        document = db.session.scalar(select(Document).where(Document.code == "QT-01"))
+        assert {r.number: r.status for r in document.revisions} == {
+            1: Status.SUPERSEDED, number: Status.EFFECTIVE}
