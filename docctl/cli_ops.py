@@ -109,7 +109,7 @@ def _finish(app, manifest: dict) -> bool:
 
     from docctl.services import indexing, publishing
     upgrade(directory=app.extensions["migrate"].directory)
-    recovered = publishing.recover(min_age_seconds=0)
+    recovered = publishing.recover()
     click.echo(f"changes in flight at backup time: {recovered['finished']} finished, "
                f"{recovered['abandoned']} abandoned")
     indexing.catch_up()

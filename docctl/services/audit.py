@@ -133,18 +133,6 @@ def record_reading(action: str, actor=None, **fields) -> AuditEvent:
     return event
 
 
-def commit_reading() -> None:
-    """Commit the entry that records a reading, keeping what the request loaded to show."""
-    # Only the entry was written: expiring the page's objects would reload them row by row.
-    session = db.session()
-    keep = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
-
-
 def head_anchor() -> str:
     """Return "<seq>:<hash>" of the newest entry, to be anchored in a git commit."""
     head = db.session.execute(

@@ -7,6 +7,7 @@ from time import perf_counter
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from docctl import dbengine
 from docctl.extensions import db
 from docctl.models import Document, User, VerificationRun
 from docctl.services import audit, verify
@@ -24,7 +25,11 @@ def run_and_record(actor: User | None, *, fsck: bool = True) -> tuple[Verificati
     The run is None when the database could not record it; that is itself a finding.
     """
     started = perf_counter()
-    findings = verify.check(fsck=fsck)
+    # Checks only read: on SQLite they must not hold the write lock the server's users need.
+    with dbengine.reading():
+        findings = verify.check(fsck=fsck)
+        with contextlib.suppress(Exception):
+            db.session.rollback()   # end the read snapshot; recording the run takes the lock
     try:
         run = _record(actor, findings, fsck, int((perf_counter() - started) * 1000))
     except Exception as exc:   # noqa: BLE001 (a broken database is reported, not raised)
