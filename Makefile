@@ -24,10 +24,9 @@ run: $(STAMP_RUN) translations
 	exec $(BIN)/docctl serve --port $${DOCCTL_PORT:-5000}
 
 test: $(STAMP_DEV) translations
-	@status=0; set -x; $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
-		$(PYTEST_ARGS) || status=$$?; set +x; \
-	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5)" >&2; fi; \
-	exit $$status
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || { status=$$?; \
+		[ $$status -ne 5 ] || echo "make test: pytest collected no tests (exit 5)" >&2; \
+		exit $$status; }
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
