@@ -67,11 +67,15 @@ def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def docctl_command() -> list[str]:
-    """Return the argv that runs the docctl command of this interpreter's environment."""
-    script = Path(sys.executable).parent / "docctl"
-    if script.exists():
-        return [str(script)]
+    """Return the argv that runs the docctl command of this checkout (run it with cwd=ROOT).
+
+    Not the environment's `docctl` script: an editable install may point at another checkout,
+    whose code would then be measured (or tested) with this checkout's config.py.
+    """
     return [sys.executable, "-c", "from docctl.cli import main; main()"]
 
 
@@ -95,8 +99,8 @@ class Server:
         self.proc = subprocess.Popen(
             [*docctl_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(self.workers)],
-            env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self._wait_ready()
         except BaseException:

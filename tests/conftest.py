@@ -31,7 +31,7 @@ def _pg_available() -> bool:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "load: an office's load on the real server (bounded; "
-                            "part of `make test`, kept in one xdist group)")
+                            "part of `make test`)")
 
 
 def pytest_report_header(config):

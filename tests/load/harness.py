@@ -166,6 +166,7 @@ class Tally:
     dropped: list[str] = field(default_factory=list)
     approvals: Counter = field(default_factory=Counter)
     refusals: list[str] = field(default_factory=list)
+    answered_ok: dict[str, list[int]] = field(default_factory=dict)
     published: dict[str, list[int]] = field(default_factory=dict)
     refused: dict[str, list[int]] = field(default_factory=dict)
     stuck: list[str] = field(default_factory=list)
@@ -345,7 +346,7 @@ class OfficeLoad:
             for racer in racers:
                 racer.join()
             statuses = [status for status, _body in answers[-2:]]
-            if 200 in statuses:
+            if any(_done(s) for s in statuses):
                 break
             if all(s in (409, 503) for s in statuses) and any(s == 503 for s in statuses):
                 time.sleep(0.5)   # refused while busy: the approver tries again
@@ -356,16 +357,23 @@ class OfficeLoad:
                 self.tally.approvals[status] += 1
                 if status in (409, 503) and not (isinstance(body, dict) and body.get("message")):
                     self.tally.refusals.append(f"{code} r{number}: {status} without a message")
-                elif status is not None and status < 500 and status not in (200, 409, 503):
+                elif status is not None and status < 500 and status not in (409, 503) \
+                        and not _done(status):
                     self.tally.refusals.append(f"{code} r{number}: approval answered {status} "
                                                f"(not 409/503): {_gist(body)}")
-        if any(status == 200 for status, _body in answers):
-            with self.tally.lock:
-                self.tally.published.setdefault(code, []).append(number)
-            return True
+        # What the revision became decides, not the answers: a 409 may say "already done".
+        status, body = self._send("lookup", "GET", base, user="secretary")
+        effective = status == 200 and isinstance(body, dict) and body["status"] == "effective"
         with self.tally.lock:
-            self.tally.refused.setdefault(code, []).append(number)
-        return False   # refused: the revision waits for its approver; this publisher stops
+            if any(_done(s) for s, _body in answers):
+                self.tally.answered_ok.setdefault(code, []).append(number)
+            (self.tally.published if effective else self.tally.refused).setdefault(
+                code, []).append(number)
+        return effective   # refused: the revision waits for its approver; this publisher stops
+
+
+def _done(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
 
 
 def print_line(label: str, text: str) -> None:

@@ -21,7 +21,7 @@ READERS = int(os.environ.get("DOCCTL_LOAD_READERS", "24"))
 PUBLISHERS = int(os.environ.get("DOCCTL_LOAD_PUBLISHERS", "4"))
 SECONDS = float(os.environ.get("DOCCTL_LOAD_SECONDS", "30"))
 
-pytestmark = [pytest.mark.load, pytest.mark.xdist_group("office-load")]
+pytestmark = pytest.mark.load   # `make test` runs this file in one xdist worker (loadfile)
 
 
 def _pg_reachable() -> bool:
