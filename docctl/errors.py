@@ -95,6 +95,13 @@ class StaleHead(StoreError):
     code = "stale_head"
 
 
+class TagExists(StoreError):
+    """The tag a change would create exists already: another request made that change."""
+
+    status = 409
+    code = "tag_exists"
+
+
 class InProgress(DocctlError):
     """The same change is being completed by another request or by the scheduler."""
 

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from docctl import dbengine
 from docctl.domain.permissions import Perm
 from docctl.extensions import db
 from docctl.models import Department, Document, IndexJob, Revision, User
@@ -80,13 +81,6 @@ def apply_pending_jobs(*, rebuild: bool = True) -> int:
     except SearchBusy:
         log.warning("search index busy; index jobs stay queued")
         return 0
-
-
-def apply_if_pending() -> int:
-    """Apply queued index jobs if there are any (the scheduler's cheap check each pass)."""
-    queued = db.session.scalar(select(IndexJob.id).where(IndexJob.done_at.is_(None)).limit(1))
-    db.session.commit()
-    return apply_pending_jobs(rebuild=True) if queued is not None else 0
 
 
 def catch_up(*, rebuild: bool = True) -> None:
@@ -199,10 +193,12 @@ def _apply(backend: SearchBackend) -> int:
     """Apply every pending job once; a failing job stays queued with its error."""
     done, last_id = 0, 0
     while True:
-        jobs = db.session.execute(select(IndexJob.id, IndexJob.revision_id,
-                                         IndexJob.document_id).where(
-            IndexJob.done_at.is_(None), IndexJob.id > last_id)
-            .order_by(IndexJob.id).limit(BATCH)).all()
+        with dbengine.reading():   # the index write below must not hold SQLite's write lock
+            jobs = db.session.execute(select(IndexJob.id, IndexJob.revision_id,
+                                             IndexJob.document_id).where(
+                IndexJob.done_at.is_(None), IndexJob.id > last_id)
+                .order_by(IndexJob.id).limit(BATCH)).all()
+            db.session.commit()
         if not jobs:
             return done
         last_id = jobs[-1].id
@@ -232,11 +228,15 @@ def _project(backend: SearchBackend, jobs) -> None:
         wanted.append(Revision.id.in_(sorted(revision_ids)))
     if document_ids:
         wanted.append(Revision.document_id.in_(sorted(document_ids)))
-    revisions = db.session.scalars(select(Revision).where(or_(*wanted)).options(
-        selectinload(Revision.document).selectinload(Document.department))).all()
-    keep = [r for r in revisions if r.status in INDEXED_STATUSES]
-    backend.upsert([index_doc(r) for r in keep])
-    backend.remove((revision_ids | {r.id for r in revisions}) - {r.id for r in keep})
+    with dbengine.reading():
+        revisions = db.session.scalars(select(Revision).where(or_(*wanted)).options(
+            selectinload(Revision.document).selectinload(Document.department))).all()
+        keep = [r for r in revisions if r.status in INDEXED_STATUSES]
+        docs = [index_doc(r) for r in keep]
+        gone = (revision_ids | {r.id for r in revisions}) - {r.id for r in keep}
+        db.session.commit()   # read only: end the snapshot before the index write
+    backend.upsert(docs)
+    backend.remove(gone)
 
 
 def _mark_done(job_ids: list[int]) -> int:

@@ -13,7 +13,14 @@ from docctl import faults
 from docctl.domain.lifecycle import Action, Status, next_status
 from docctl.domain.permissions import Perm
 from docctl.domain.textfold import nfc
-from docctl.errors import Conflict, Forbidden, InProgress, StaleHead, ValidationError
+from docctl.errors import (
+    Conflict,
+    Forbidden,
+    InProgress,
+    StaleHead,
+    TagExists,
+    ValidationError,
+)
 from docctl.extensions import db
 from docctl.models import Document, DraftFile, IndexJob, Intent, Revision, User
 from docctl.services import audit, intents, signatures
@@ -39,7 +46,7 @@ def approve(actor: User, code: str, number: int, *, password: str,
     A retry after an interrupted approval finishes it; once finished, approving again is
     refused (409) with the revision's status, which tells the approver it is done.
     """
-    revision = get_revision(actor, code, number)
+    revision = _locked(get_revision(actor, code, number))
     require(actor, Perm.APPROVE)
     if revision.author_id == actor.id:
         raise Forbidden(_l("The author cannot approve their own revision"))
@@ -87,7 +94,7 @@ def take_effect_due() -> int:
 def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     """Withdraw a document: its revision in force becomes obsolete."""
     require(actor, Perm.WITHDRAW)
-    document = get_document(actor, code)
+    document = _locked(get_document(actor, code))
     reason = nfc(reason)[:4000]
     if not reason.strip():
         raise ValidationError(_l("A reason is required to withdraw a document"),
@@ -105,6 +112,18 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     payload = {"signer_id": actor.id, "signed_at": now().isoformat(), "reason": reason}
     intent = _run(actor, "withdraw", document, target, payload)
     return db.session.get(Document, intent.document_id)
+
+
+def _locked(row: Revision | Document) -> Revision | Document:
+    """Hold the row until this request's intent is recorded, and re-read it.
+
+    Two clicks on approve must not both pass the status check: the second waits here, then
+    meets the first's intent (in progress) or its outcome (done). SQLite's write transaction
+    already serialises them; PostgreSQL needs the row lock.
+    """
+    db.session.execute(select(type(row).id).where(type(row).id == row.id).with_for_update())
+    db.session.refresh(row)
+    return row
 
 
 # The store's base check is repo-wide: a commit for another document also makes it stale.
@@ -154,6 +173,12 @@ def _attempt_once(actor: User | None, kind: str, document: Document, revision: R
                 expected_head=head)
         except Exception as exc:
             db.session.rollback()
+            if isinstance(exc, TagExists):
+                # Another request published this revision first: it is done, not broken.
+                intents.mark(intent_id, "abandoned")
+                db.session.commit()
+                raise Conflict(_l("This revision has just been approved by another "
+                                  "request")) from None
             # A failure reported after the ref moved must not abandon what git now holds;
             # if git cannot even be asked, the scheduler settles the intent later.
             sha = None if isinstance(exc, StaleHead) else gitstore.find_intent(

@@ -35,22 +35,31 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
     """Run one housekeeping pass in the current app context; return what it did.
 
     Every step is tried on its own: one failing step is logged and never stops the others.
+    A step that writes runs only when a read-only look (no SQLite write lock) finds work.
     """
+    from sqlalchemy import select
+
+    from docctl.domain.lifecycle import Status
+    from docctl.models import IndexJob, Intent, Revision
     from docctl.services import indexing, intents, publishing
-    from docctl.services.context import store
+    from docctl.services.context import store, today
 
     done: dict = {}
-    steps = [("store", (lambda: store().tidy(deep=deep)) if tidy or deep else None),
-             ("intents", publishing.recover),
-             ("intent_locks", intents.sweep if deep else None),
-             ("took_effect", publishing.take_effect_due if due else None),
-             ("index_jobs", indexing.apply_if_pending),
-             ("maintained", (lambda: store().maintain() or True) if maintain else None)]
-    for name, step in steps:
+    steps = [("store", (lambda: store().tidy(deep=deep)) if tidy or deep else None, None),
+             ("intents", publishing.recover,
+              select(Intent.id).where(Intent.state == "pending")),
+             ("intent_locks", intents.sweep if deep else None, None),
+             ("took_effect", publishing.take_effect_due if due else None,
+              select(Revision.id).where(Revision.status == Status.APPROVED,
+                                        Revision.effective_date <= today())),
+             ("index_jobs", indexing.apply_pending_jobs,
+              select(IndexJob.id).where(IndexJob.done_at.is_(None))),
+             ("maintained", (lambda: store().maintain() or True) if maintain else None, None)]
+    for name, step, work in steps:
         if step is None:
             continue
         try:
-            done[name] = step()
+            done[name] = step() if work is None or _found(work) else _NOTHING.get(name, 0)
         except Exception:
             db.session.rollback()
             log.exception("scheduler step %s failed", name)
@@ -58,6 +67,20 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
         finally:
             db.session.commit()   # end every read transaction: never hold one across a pass
     return done
+
+
+# What a step reports when the look found nothing for it to do.
+_NOTHING = {"intents": {"finished": 0, "abandoned": 0, "busy": 0, "failed": 0}}
+
+
+def _found(query) -> bool:
+    """Tell whether a query has a row, in a read transaction that leaves writers free."""
+    from docctl import dbengine
+
+    with dbengine.reading():
+        found = db.session.scalar(query.limit(1)) is not None
+        db.session.commit()
+    return found
 
 
 class Scheduler:

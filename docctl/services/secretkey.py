@@ -8,6 +8,7 @@ import os
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from docctl import dbengine
 from docctl.errors import DocctlError
 from docctl.extensions import db
 from docctl.models import Setting, Signature, utcnow
@@ -37,7 +38,10 @@ def check_at_start(app) -> None:
     unsaved = app.config.pop("SECRET_KEY_UNSAVED", None)
     with app.app_context():
         try:
-            verdict = _compare(app.config["SECRET_KEY"], unsaved)
+            # Starting workers only read here (remember() writes in its own transaction):
+            # they must not queue for SQLite's write lock behind the users' requests.
+            with dbengine.reading():
+                verdict = _compare(app.config["SECRET_KEY"], unsaved)
             if verdict is not None and unsaved and os.path.exists(unsaved):
                 # Another worker of a fresh install saved its key meanwhile: use that one.
                 app.config["SECRET_KEY"], unsaved = save_secret_key(unsaved, ""), None
@@ -108,10 +112,12 @@ def _refusal(missing_path: str | None, why: str) -> str:
 
 def remember(key: str) -> None:
     """Store the key's fingerprint unless one is stored (workers may race: first wins)."""
-    if db.session.get(Setting, FINGERPRINT) is not None:
-        return
-    db.session.add(Setting(name=FINGERPRINT, value=fingerprint(key), updated_at=utcnow()))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+    db.session.rollback()   # a read snapshot from the comparison must not be upgraded
+    with dbengine.immediate():
+        if db.session.get(Setting, FINGERPRINT) is not None:
+            return
+        db.session.add(Setting(name=FINGERPRINT, value=fingerprint(key), updated_at=utcnow()))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()

@@ -15,7 +15,7 @@ from pathlib import Path
 import git
 
 from docctl import faults
-from docctl.errors import StaleHead, StoreError, ValidationError
+from docctl.errors import StaleHead, StoreError, TagExists, ValidationError
 from docctl.store.layout import (
     DOCUMENTS,
     RECORDS,
@@ -223,7 +223,7 @@ class GitStore(StoreUpkeep):
             if expected_head is not None and expected_head != head:
                 raise StaleHead("stale base", expected=expected_head, actual=head)
             if tag is not None and self._read_ref(f"refs/tags/{tag}") is not None:
-                raise StoreError("tag already exists; tags never move", tag=tag)
+                raise TagExists("tag already exists; tags never move", tag=tag)
             if tag is not None:
                 # Under StoreLock no git writer is live: a lock on this tag is a dead one's.
                 (self.git_dir / "refs" / "tags" / f"{tag}.lock").unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from docctl import dbengine
 from docctl.models import IndexJob, Intent, Revision
 from docctl.services import documents, reviews, verify
 from docctl.services import users as user_service
@@ -81,7 +82,8 @@ def test_crash_at_every_publish_step_while_the_server_runs(app, db, users, tmp_p
     fired = Path(app.config["INSTANCE_DIR"]) / "faults-fired"
     db.session.commit()
     tags = Path(app.config["REPO_STORE"]) / ".git" / "refs" / "tags"
-    with LiveServer(app, tmp_path / "server.log", faults=STEPS) as server:
+    # The test only reads while the server runs: it must not hold SQLite's write lock.
+    with LiveServer(app, tmp_path / "server.log", faults=STEPS) as server, dbengine.reading():
         # A tag lock left by a dead writer, which no approval would touch: the scheduler's
         # walk of refs/ (every 30 s) clears it while the rest of the test goes on.
         (tags / "ZZ-99").mkdir(parents=True)

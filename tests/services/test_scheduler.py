@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
+from docctl import dbengine
 from docctl.models import IndexJob, Intent
 from docctl.services import documents, indexing, publishing, reviews, scheduler
 from tests.helpers import PASSWORD, docx_bytes
@@ -78,9 +79,13 @@ def test_the_thread_makes_due_revisions_effective_and_applies_index_jobs(app, db
 
         def effective_and_indexed():
             db.session.rollback()
-            revision = documents.get_revision(users["auditor"], "QT-01", 1)
-            queued = db.session.query(IndexJob).filter(IndexJob.done_at.is_(None)).count()
-            return revision.status == "effective" and queued == 0
+            # Look without SQLite's write lock, which the scheduler thread needs.
+            with dbengine.reading():
+                revision = documents.get_revision(users["auditor"], "QT-01", 1)
+                queued = db.session.query(IndexJob).filter(IndexJob.done_at.is_(None)).count()
+                done = revision.status == "effective" and queued == 0
+                db.session.rollback()
+            return done
         wait_for(effective_and_indexed, timeout=30)
         assert running.leader
     finally:

@@ -48,7 +48,9 @@ def _port() -> int:
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCCTL_")}
-    env.update(DOCCTL_DATA_DIR=str(data_dir), **extra)
+    # The data folder's signatures were sealed with the test key: the server must use it too.
+    env.update(DOCCTL_DATA_DIR=str(data_dir), DOCCTL_SECRET_KEY=TestingConfig.SECRET_KEY,
+               **extra)
     return env
 
 
