@@ -7,6 +7,7 @@ import tempfile
 import time
 
 from flask import abort, request
+from werkzeug.wsgi import LimitedStream
 
 CHUNK = 256 * 1024
 SPOOL = 1024 * 1024
@@ -79,16 +80,20 @@ class BodyLimit:
                     spooled, size = io.BytesIO(), 0
                 environ["wsgi.input"] = spooled
                 environ["CONTENT_LENGTH"] = str(size)
+        limited = None
+        if limit and stream is not None and length.isdigit() and not environ.get(TOO_LARGE):
+            # Count what the app reads, so what is left can be read after it answers; past
+            # the length it reads EOF (a dev server's raw socket would block instead).
+            limited = environ["wsgi.input"] = LimitedStream(stream, int(length))
         try:
             result = self.app(environ, start_response)
         finally:
-            if environ.get("wsgi.input") is not stream:
+            if environ.get("wsgi.input") not in (stream, limited):
                 environ["wsgi.input"].close()
-        if limit and stream is not None and length.isdigit() and not environ.get(
-                TOO_LARGE):
+        if limited is not None:
             # The app may answer without reading a body within the limit (a redirect to sign
             # in, a refusal): read what is left so the answer is not lost in a reset.
-            _drain(stream, int(length), time.monotonic() + drain_seconds)
+            _drain(limited, None, time.monotonic() + drain_seconds)
         return result
 
 
