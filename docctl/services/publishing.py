@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 import uuid
 from datetime import date, datetime
 
@@ -46,13 +47,18 @@ def approve(actor: User, code: str, number: int, *, password: str,
     A retry after an interrupted approval finishes it; once finished, approving again is
     refused (409) with the revision's status, which tells the approver it is done.
     """
-    revision = _locked(get_revision(actor, code, number))
+    revision = get_revision(actor, code, number)
     require(actor, Perm.APPROVE)
     if revision.author_id == actor.id:
         raise Forbidden(_l("The author cannot approve their own revision"))
     if revision.approver_id != actor.id:
         raise Forbidden(_l("You are not the approver named for this revision"))
-    if any(i.kind == "publish" for i in settle_pending(revision_id=revision.id)):
+    # A second click waits for the first to end, then meets its outcome (done: 409 naming
+    # the status), instead of a "try again" answer.
+    settled = settle_pending(revision_id=revision.id, wait=IN_PROGRESS_WAIT)
+    revision = _locked(revision)
+    settled += settle_pending(revision_id=revision.id)
+    if any(i.kind == "publish" for i in settled):
         return revision   # the interrupted approval, finished now: done, not an error
     next_status(revision.status, Action.APPROVE)
     if not isinstance(effective_date, date):
@@ -94,12 +100,14 @@ def take_effect_due() -> int:
 def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     """Withdraw a document: its revision in force becomes obsolete."""
     require(actor, Perm.WITHDRAW)
-    document = _locked(get_document(actor, code))
+    document = get_document(actor, code)
     reason = nfc(reason)[:4000]
     if not reason.strip():
         raise ValidationError(_l("A reason is required to withdraw a document"),
                               field="reason")
-    finished = settle_pending(document_id=document.id)
+    finished = settle_pending(document_id=document.id, wait=IN_PROGRESS_WAIT)
+    document = _locked(document)
+    finished += settle_pending(document_id=document.id)
     if any(i.kind == "withdraw" for i in finished):
         return document   # an interrupted withdrawal, finished now: done, not an error
     if document.status == "obsolete":
@@ -128,6 +136,9 @@ def _locked(row: Revision | Document) -> Revision | Document:
 
 # The store's base check is repo-wide: a commit for another document also makes it stale.
 STALE_RETRIES = 5
+# Seconds a repeated click waits for the same change, still at work, to end (well under the
+# worker timeout).
+IN_PROGRESS_WAIT = 5.0
 # One more try of the database step after a commit, before the scheduler takes it over.
 FINISH_TRIES = 2
 
@@ -208,17 +219,18 @@ def _finish_after_commit(intent_id: str, sha: str) -> None:
                         "reload the page in a moment"))
 
 
-def settle_pending(*, revision_id: int | None = None,
-                   document_id: int | None = None) -> list[Intent]:
+def settle_pending(*, revision_id: int | None = None, document_id: int | None = None,
+                   wait: float = 0.0) -> list[Intent]:
     """Finish or abandon the interrupted intents of a revision or document before acting.
 
-    Returns the intents it finished. Raises InProgress while another request is still
-    working on one of them, or while the database refuses to finish one.
+    Returns the intents it finished. An intent whose request is still at work (a double
+    click) is waited for up to `wait` seconds; raises InProgress if it is still at work
+    then, or while the database refuses to finish one.
     """
     finished = []
     waiting = intents.pending(revision_id=revision_id, document_id=document_id)
     for intent in waiting:
-        outcome = settle(intent)
+        outcome = _settle_waiting(intent, wait)
         if outcome in ("busy", "failed"):
             raise InProgress(_l("This change is being completed; try again in a moment"))
         if outcome == "finished":
@@ -226,6 +238,19 @@ def settle_pending(*, revision_id: int | None = None,
     if waiting:
         db.session.expire_all()   # what was settled changed rows this session may hold
     return finished
+
+
+def _settle_waiting(intent: Intent, wait: float) -> str:
+    intent_id, deadline = intent.id, time.monotonic() + wait
+    outcome = settle(intent)
+    while outcome == "busy" and time.monotonic() < deadline:
+        # Hold no lock while the other request finishes: it needs the rows (and SQLite's
+        # write lock) that this transaction may hold.
+        db.session.rollback()
+        time.sleep(0.05)
+        state = db.session.scalar(select(Intent.state).where(Intent.id == intent_id))
+        outcome = settle(db.session.get(Intent, intent_id)) if state == "pending" else "settled"
+    return outcome
 
 
 def settle(intent: Intent) -> str:

@@ -8,6 +8,9 @@ from docctl.store.locking import StoreLock, maintenance_lock, stale_lock_files
 DIRTY_MARKER = "docctl-dirty.json"
 
 
+PLACEHOLDER = ".gitkeep"
+
+
 class StoreUpkeep:
     """Methods of GitStore that keep the store sound and fast (mixed into GitStore)."""
 
@@ -65,9 +68,7 @@ class StoreUpkeep:
         with StoreLock(self.path, self.lock_timeout):   # never mistake a live write for strays
             out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all",
                             "--ignored", "--no-renames")
-        paths = []
-        for entry in out.split("\0"):
-            if len(entry) > 3:
-                paths.append(entry[3:])
-        return sorted(paths)
+        # The project's checkout keeps repo_store/ with a placeholder of its own; not a stray.
+        return sorted(entry[3:] for entry in out.split("\0")
+                      if len(entry) > 3 and entry[3:] != PLACEHOLDER)
 

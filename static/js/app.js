@@ -2,7 +2,7 @@
 (function () {
   "use strict";
 
-  // Upload forms: show progress text (rendered, translated, by the server) and prevent double submits.
+  // Uploads and signatures: show progress text (rendered, translated, by the server) and prevent double submits.
   document.querySelectorAll("form[data-busy-form]").forEach(function (form) {
     form.addEventListener("submit", function () {
       var button = form.querySelector("[data-busy-text]");

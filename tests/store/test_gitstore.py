@@ -287,3 +287,12 @@ def test_find_intent_searches_every_commit_after_the_intents_head(tmp_path):
         assert store.find_intent("abc123", since=sha) is None      # not after its own commit
     finally:
         store.close()
+
+
+def test_the_checkouts_placeholder_is_not_a_stray_file_but_anything_else_is(tmp_path):
+    from docctl.store import GitStore
+    with GitStore.init(tmp_path / "store") as store:
+        (tmp_path / "store" / ".gitkeep").write_text("")
+        assert store.stray_files() == []
+        (tmp_path / "store" / "notes.txt").write_text("x")
+        assert store.stray_files() == ["notes.txt"]
