@@ -55,9 +55,9 @@ def approve(actor: User, code: str, number: int, *, password: str,
         raise Forbidden(_l("You are not the approver named for this revision"))
     # A second click waits for the first to end, then meets its outcome (done: 409 naming
     # the status), instead of a "try again" answer.
-    settled = settle_pending(revision_id=revision.id, wait=IN_PROGRESS_WAIT)
     revision = _locked(revision)
-    settled += settle_pending(revision_id=revision.id)
+    settled = settle_pending(revision_id=revision.id, wait=IN_PROGRESS_WAIT)
+    revision = _locked(revision)   # waiting let go of the row: hold it again for the checks
     if any(i.kind == "publish" for i in settled):
         return revision   # the interrupted approval, finished now: done, not an error
     next_status(revision.status, Action.APPROVE)
@@ -105,9 +105,9 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     if not reason.strip():
         raise ValidationError(_l("A reason is required to withdraw a document"),
                               field="reason")
-    finished = settle_pending(document_id=document.id, wait=IN_PROGRESS_WAIT)
     document = _locked(document)
-    finished += settle_pending(document_id=document.id)
+    finished = settle_pending(document_id=document.id, wait=IN_PROGRESS_WAIT)
+    document = _locked(document)   # waiting let go of the row: hold it again for the checks
     if any(i.kind == "withdraw" for i in finished):
         return document   # an interrupted withdrawal, finished now: done, not an error
     if document.status == "obsolete":
