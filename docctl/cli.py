@@ -134,8 +134,11 @@ def tick():
     from docctl.services import scheduler
 
     done = scheduler.run_pass(tidy=True, due=True, maintain=True)
+    settled = done.get("intents")
+    settled = (", ".join(f"{n} {state}" for state, n in settled.items())
+               if isinstance(settled, dict) else settled)
     click.echo(f"{done.get('took_effect', 0)} revision(s) took effect; "
-               f"intents {done.get('intents')}; index jobs applied: {done.get('index_jobs')}; "
+               f"interrupted changes: {settled}; index jobs applied: {done.get('index_jobs')}; "
                f"store {done.get('store') or 'clean'}; maintained: {done.get('maintained')}")
     if "failed" in done.values():
         sys.exit(1)

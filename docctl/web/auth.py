@@ -138,10 +138,11 @@ def login_code():
               "error")
         return render_template("auth/login_code.html"), 401
     next_url = session["pending"].get("next")
-    if kind == "recovery":
+    response = _start_session(user, next_url)
+    if kind == "recovery":   # after the new session: clearing the old one drops flashes
         flash(_("You signed in with a recovery code; it cannot be used again. "
                 "%(n)s left.", n=twofactor.remaining_codes(user)), "info")
-    return _start_session(user, next_url)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

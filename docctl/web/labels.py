@@ -153,6 +153,15 @@ ACTIONS = {
     "timeline_viewed": _l("Timeline read"),
     "evidence_downloaded": _l("Evidence package downloaded"),
     "signed": _l("Signed"),
+    "login_throttled": _l("Sign-in throttled (too many failures)"),
+    "login_unlocked": _l("Sign-in unlocked by an administrator"),
+    "recovery_code_used": _l("Signed in with a recovery code"),
+    "recovery_codes_renewed": _l("Recovery codes renewed"),
+    "totp_enabled": _l("Two-step sign-in turned on"),
+    "totp_disabled": _l("Two-step sign-in turned off"),
+    "totp_setup_failed": _l("Two-step sign-in set-up refused (wrong code)"),
+    "replayed_from_git": _l("Replayed from the git store (verify --repair)"),
+    "search_reindexed": _l("Search index rebuilt"),
 }
 
 # What `docctl verify` checked, for its findings.
@@ -166,4 +175,9 @@ AREAS = {
     "signature": _l("Signatures"),
     "catalog": _l("Catalog"),
     "intent": _l("Unfinished writes"),
+    "database": _l("Database"),
+    "startup": _l("Start-up"),
+    "git-behind": _l("Git store older than the database"),
+    "db-behind": _l("Database older than the git store"),
+    "repair": _l("Repair"),
 }
