@@ -3,29 +3,16 @@
 import http.client
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(5200, 5300)   # the port range this part of the suite may use
-
-
-def free_port() -> int:
-    """Return a port of PORTS that nothing listens on right now."""
-    for port in random.sample(PORTS, len(PORTS)):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5200-5299")
 
 
 def database_url(app) -> str:

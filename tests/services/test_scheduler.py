@@ -108,7 +108,8 @@ def test_tick_settles_an_interrupted_publish_at_once(app, db, users, monkeypatch
     db.session.rollback()
     result = app.test_cli_runner().invoke(args=["tick"])
     assert result.exit_code == 0, result.output
-    assert "interrupted changes: 1 finished" in result.output and "index jobs applied: 1" in result.output
+    assert "interrupted changes: 1 finished" in result.output
+    assert "index jobs applied: 1" in result.output
     db.session.rollback()
     assert {i.state for i in db.session.query(Intent)} == {"done"}
     assert documents.get_revision(users["auditor"], "QT-01", 1).status == "effective"

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,8 @@ from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
+from bench.server import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BASE = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 DEMO_PASSWORD = "docctl-demo"
@@ -29,16 +30,6 @@ PEOPLE = ("staff", "secretary", "reviewer", "approver", "auditor", "admin")
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def free_port(first: int = 5100, last: int = 5199) -> int:
-    """Return a port of this helper's range that nothing listens on."""
-    for port in range(first, last + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
 
 
 def pg_url(schema: str) -> str:

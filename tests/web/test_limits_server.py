@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.server import Browser
+from bench.server import Browser, free_port
 from config import LimitsError, TestingConfig
 from docctl import create_app
 from docctl.extensions import db
@@ -27,7 +26,6 @@ from tests.helpers import PASSWORD, make_user, publish
 from tests.office.linked import gone, marked, with_marker
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = range(5540, 5600)
 UPLOAD_MB = 20
 LIMIT = (UPLOAD_MB + 1) * 1024 * 1024          # MAX_CONTENT_LENGTH for that upload cap
 TOO_LARGE_VI = "Tệp tải lên vượt quá dung lượng cho phép."
@@ -35,15 +33,6 @@ TIMEOUT_VI = "Việc tạo bản PDF mất quá nhiều thời gian nên đã b�
 PDF_URL = "/documents/QT-01/revisions/1/download?format=pdf"
 
 
-def _port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 5540-5599")
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -64,7 +53,7 @@ class Gunicorn:
     """gunicorn with docctl's config on 127.0.0.1, in its own session, stopped on exit."""
 
     def __init__(self, env: dict[str, str], log: Path):
-        self.port = _port()
+        self.port = free_port()
         self.log = log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(_gunicorn(self.port), cwd=ROOT, env=env,
@@ -250,7 +239,7 @@ def test_chunked_upload_over_the_limit_gets_413(server):
 
 def test_misconfigured_limits_refuse_to_start(data_dir, tmp_path):
     env = _env(data_dir, DOCCTL_WORKER_TIMEOUT="20")
-    done = subprocess.run(_gunicorn(_port()), cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run(_gunicorn(free_port()), cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode != 0
     assert "refuses to start" in done.stderr and "DOCCTL_PDF_TIMEOUT=25" in done.stderr

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
+from bench.server import free_port
 from docctl.models import AuditEvent, LoginCounter
 from docctl.services import throttle
 from docctl.services import users as users_service
@@ -216,12 +217,6 @@ class Server:
             "Cookie": "; ".join(f"{k}={v.value}" for k, v in cookie.items())})
 
 
-def _free_port() -> int:
-    for port in range(5400 + os.getpid() % 50, 5500):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 5400-5499")
 
 
 @pytest.fixture(params=["database", "redis"])
@@ -244,7 +239,7 @@ def server(request, tmp_path):
         subprocess.run([*DOCCTL, "create-user", "--username", name, "--name", name, "--role",
                         "staff", "--password", PASSWORD], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=60)
-    port = _free_port()
+    port = free_port()
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
     stderr = errors.open("w")    # gunicorn's and the app's log lines (alerts) go to stderr
     process = subprocess.Popen(
