@@ -46,6 +46,17 @@ def reading() -> AbstractContextManager[None]:
     return immediate(False)
 
 
+def end_keeping_objects(session) -> None:
+    """End the session's transaction (commit), keeping the objects it loaded usable."""
+    # Expiring them would reload each one, in a new transaction, at its next use.
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
 def _wants_write_lock() -> bool:
     chosen = _immediate.get()
     if chosen is not None:

@@ -98,7 +98,7 @@ def _hold_head() -> None:
         # A read snapshot cannot take the write lock once another writer committed (SQLite
         # refuses: SQLITE_BUSY_SNAPSHOT). It holds nothing to write: end it, keeping what
         # the caller loaded, and begin again below.
-        _commit_keeping_objects(session)
+        dbengine.end_keeping_objects(session)
     if not session.in_transaction():
         # Begin holding the write lock: the head read below is the newest, and no other
         # writer can append before this transaction commits.
@@ -107,15 +107,6 @@ def _hold_head() -> None:
     # Any other SQLite transaction under way began IMMEDIATE (it holds the lock) or has
     # written on a read snapshot; SQLite refuses the latter's commit if another writer got
     # there first (answered 503): the chain cannot fork either way.
-
-
-def _commit_keeping_objects(session) -> None:
-    keep = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
 
 
 def record_reading(action: str, actor=None, **fields) -> AuditEvent:
@@ -127,9 +118,9 @@ def record_reading(action: str, actor=None, **fields) -> AuditEvent:
     session = db.session()
     # Only the entry is written: expiring the page's objects would reload them row by row.
     if session.in_transaction():
-        _commit_keeping_objects(session)
+        dbengine.end_keeping_objects(session)
     event = record(action, actor, **fields)
-    _commit_keeping_objects(session)
+    dbengine.end_keeping_objects(session)
     return event
 
 

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from docctl import dbengine
 from docctl.domain.passwords import Rule, refusal
 from docctl.domain.permissions import Role
 from docctl.domain.textfold import clean_line, nfc
@@ -78,8 +79,12 @@ def find_user(username: str) -> User | None:
 
 def authenticate(username: str, password: str, *, address: str | None = None) -> User:
     """Check a password, throttled and audited; finish the sign-in unless a code is due."""
-    throttle.check(username or "", address)
-    user = find_user(username or "")
+    # Look up without SQLite's write lock, and hold no transaction during argon2's ~20 ms:
+    # a sign-in must not queue every other writer behind its password check.
+    with dbengine.reading():
+        throttle.check(username or "", address)
+        user = find_user(username or "")
+        dbengine.end_keeping_objects(db.session())
     ok = verify_password(user, password) and user.active
     if not ok:
         throttle.failed(username or "", address)
