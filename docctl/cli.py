@@ -1,4 +1,4 @@
-"""The docctl command: init, serve, create-user, tick, reindex (and backup, restore, verify)."""
+"""The docctl command: init, serve, create-department, create-user, tick, reindex (and more)."""
 
 import os
 import sys
@@ -29,7 +29,8 @@ def main():
 
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
-    for command in (init, serve, create_user, unlock_user, tick, reindex, *cli_ops.COMMANDS):
+    for command in (init, serve, create_department, create_user, unlock_user, tick, reindex,
+                    *cli_ops.COMMANDS):
         app.cli.add_command(command)   # `flask --app docctl …` too
 
 
@@ -86,6 +87,22 @@ def serve(host: str, port: int | None, workers: int):
             # Several instances may share a machine; gunicorn's control socket is one per user.
             "--no-control-socket", "docctl.wsgi:app"]
     os.execv(sys.executable, args)  # noqa: S606 (fixed argv, no shell)
+
+
+@click.command("create-department")
+@click.argument("code")
+@click.argument("name")
+@with_appcontext
+def create_department(code: str, name: str):
+    """Create a department (code as the agency writes it, Vietnamese name)."""
+    from docctl.errors import DocctlError
+    from docctl.services import departments
+
+    try:
+        department = departments.create_department(None, code=code, name=name)
+    except DocctlError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"created department {department.code}: {department.name}")
 
 
 @click.command("create-user")

@@ -101,3 +101,20 @@ def test_migrations_match_the_models(demo):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert diff == []
+
+
+def test_a_fresh_install_without_the_demo_creates_its_departments_and_people(tmp_path):
+    data = tmp_path / "agency"
+    run(data, "init")
+    made = run(data, "create-department", "VP", "Văn phòng Sở")
+    assert "created department VP: Văn phòng Sở" in made.stdout
+    again = run(data, "create-department", "vp", "Trùng mã", check=False)
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    assert "Đã có đơn vị với mã này" in again.stderr
+    bad = run(data, "create-department", "V P", "Khoảng trắng", check=False)
+    assert bad.returncode == 1 and "Mã đơn vị" in bad.stderr
+    user = run(data, "create-user", "--username", "thuky", "--name", "Trần Thị Hà",
+               "--role", "controller", "--department", "VP",
+               "--password", "một câu mật khẩu đủ dài")
+    assert "created thuky (controller)" in user.stdout
+    assert run(data, "verify").returncode == 0

@@ -162,6 +162,7 @@ ACTIONS = {
     "totp_setup_failed": _l("Two-step sign-in set-up refused (wrong code)"),
     "replayed_from_git": _l("Replayed from the git store (verify --repair)"),
     "search_reindexed": _l("Search index rebuilt"),
+    "department_created": _l("Department created"),
 }
 
 # What `docctl verify` checked, for its findings.
