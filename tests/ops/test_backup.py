@@ -14,41 +14,17 @@ from docctl.models import Intent, Revision
 from docctl.services import audit
 from tests.helpers import publish
 from tests.ops.instances import (
-    Databases,
     Instance,
-    build,
-    clone,
     git,
-    pg_skip_reason,
     users_by_role,
 )
 
 MAX_PUBLISHES = 12
 
 
-@pytest.fixture(scope="module")
-def databases():
-    made = Databases()
-    yield made
-    made.drop_all()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def template(request, databases, tmp_path_factory):
-    """Build one instance per database kind; each test works on its own copy."""
-    if request.param == "postgresql" and pg_skip_reason():
-        pytest.skip(pg_skip_reason())
-    return build(tmp_path_factory.mktemp(request.param), request.param, databases)
-
-
 @pytest.fixture
 def kind(template):
     return "postgresql" if template.url else "sqlite"
-
-
-@pytest.fixture
-def live(template, databases, tmp_path):
-    return clone(template, tmp_path / "live", databases)
 
 
 def _publishing_while(app, during) -> tuple[int, object]:

@@ -15,33 +15,10 @@ from docctl.services import backup, publishing, restore
 from docctl.services.context import today
 from tests.helpers import PASSWORD, login, publish
 from tests.ops.instances import (
-    Databases,
     awaiting_approval,
-    build,
-    clone,
     git,
-    pg_skip_reason,
     users_by_role,
 )
-
-
-@pytest.fixture(scope="module")
-def databases():
-    made = Databases()
-    yield made
-    made.drop_all()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def template(request, databases, tmp_path_factory):
-    if request.param == "postgresql" and pg_skip_reason():
-        pytest.skip(pg_skip_reason())
-    return build(tmp_path_factory.mktemp(request.param), request.param, databases)
-
-
-@pytest.fixture
-def live(template, databases, tmp_path):
-    return clone(template, tmp_path / "live", databases)
 
 
 def _old_database_into(live, backup_dir, databases):

@@ -5,37 +5,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from bench.server import free_port
 from docctl.services.secretkey import FINGERPRINT, fingerprint
-from tests.ops.instances import ROOT, Databases, Instance, build, clone, git, pg_available
+from tests.ops.instances import ROOT, Instance, git
 
-PORT = 5317
-
-
-@pytest.fixture(scope="module")
-def databases():
-    made = Databases()
-    yield made
-    made.drop_all()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def template(request, databases, tmp_path_factory):
-    if request.param == "postgresql" and not pg_available():
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
-    return build(tmp_path_factory.mktemp(request.param), request.param, databases)
-
-
-@pytest.fixture
-def live(template, databases, tmp_path):
-    return clone(template, tmp_path / "live", databases)
+NEEDS_PG_DUMP = False   # no backup here: the PostgreSQL variants need only the server
 
 
 def _gunicorn(inst: Instance) -> subprocess.CompletedProcess:
     """Start gunicorn on the instance; it must stop by itself, so a timeout is a failure."""
     return subprocess.run([sys.executable, "-m", "gunicorn", "--workers", "1", "--bind",
-                           f"127.0.0.1:{PORT}", "--no-control-socket", "docctl.wsgi:app"],
+                           f"127.0.0.1:{free_port()}", "--no-control-socket", "docctl.wsgi:app"],
                           cwd=ROOT, env=inst.env(), capture_output=True, text=True, timeout=60)
 
 
