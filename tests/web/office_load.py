@@ -1,33 +1,26 @@
-"""An office at once: a real gunicorn (2 workers) on a demo data folder, bounded clients.
+"""An office at once: a real `docctl serve` (2 workers) on a demo data folder, bounded clients.
 
 Used by test_office_load.py; run it directly to print the figures of issue #9:
     python -m tests.web.office_load [sqlite|postgresql] [clients] [rounds]
 """
 
-import http.client
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, text
 
-from bench.server import free_port
+from bench.server import ROOT, Browser, Server
 
-ROOT = Path(__file__).resolve().parents[2]
 PG_BASE = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 DEMO_PASSWORD = "docctl-demo"
 PEOPLE = ("staff", "secretary", "reviewer", "approver", "auditor", "admin")
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 
@@ -69,99 +62,24 @@ def init_demo(env: dict) -> None:
                    timeout=180)
 
 
-@contextmanager
-def gunicorn(env: dict, log_path: Path, workers: int = 2):
-    """Run gunicorn on docctl.wsgi:app; yield its port; stop its whole process group."""
-    port = free_port()
-    log = open(log_path, "wb")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--no-control-socket", "docctl.wsgi:app"],
-        env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-2000:]}")
-            try:
-                if request(port, "GET", "/login")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn not ready after 60 s")
-            time.sleep(0.2)
-        yield port
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        log.close()
+def serving(env: dict, log_path: Path) -> Server:
+    """Return `docctl serve` (2 workers, the scheduler on) for env's data folder."""
+    return Server(Path(env["DOCCTL_DATA_DIR"]), log_path, env=env)
 
 
-def request(port: int, method: str, path: str, *, body: bytes | None = None,
-            headers: dict | None = None):
-    """Send one request on a new connection; return status, headers and body."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.getheaders(), response.read()
-    finally:
-        conn.close()
-
-
-class Browser:
-    """A cookie-keeping client that signs in through the login form."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def get(self, path: str, *, form: dict | None = None):
-        """Send GET (or POST with form); return status, headers, body."""
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        status, response_headers, data = request(self.port, "POST" if form else "GET", path,
-                                                 body=body, headers=headers)
-        for name, value in response_headers:
-            if name.lower() == "set-cookie":
-                cookie = SimpleCookie()
-                cookie.load(value)
-                self.cookies.update({k: m.value for k, m in cookie.items()})
-        return status, dict(response_headers), data
-
-    def login(self, username: str) -> None:
-        """Sign in as username with the demo password."""
-        _status, _headers, page = self.get("/login")
-        token = _CSRF.search(page.decode("utf-8", "replace")).group(1)
-        status, _headers, _body = self.get("/login", form={
-            "username": username, "password": DEMO_PASSWORD, "csrf_token": token})
-        if status != 302:
-            raise RuntimeError(f"sign-in as {username} gave {status}")
-
-
-def effective_number(port: int, code: str) -> int:
+def effective_number(server: Server, code: str) -> int:
     """Return the number of the revision of code in force."""
-    browser = Browser(port)
-    browser.login("staff")
-    status, _headers, body = browser.get(f"/api/v1/documents/{code}")
+    browser = Browser(server)
+    browser.login("staff", DEMO_PASSWORD)
+    status, body = browser.request("GET", f"/api/v1/documents/{code}")
     assert status == 200, status
     return int(json.loads(body)["current_revision"])
 
 
-def office(port: int, *, code: str = "QT-01", clients: int = 12, rounds: int = 25,
+def office(server: Server, *, code: str = "QT-01", clients: int = 12, rounds: int = 25,
            deadline_s: float = 120.0) -> dict:
     """Let clients each download code's controlled copy and view its page rounds times."""
-    number = effective_number(port, code)
+    number = effective_number(server, code)
     statuses: Counter = Counter()
     ok = Counter()
     failures: list[str] = []
@@ -169,8 +87,8 @@ def office(port: int, *, code: str = "QT-01", clients: int = 12, rounds: int = 2
     stop_at = time.monotonic() + deadline_s
     browsers = []
     for i in range(clients):
-        browser = Browser(port)
-        browser.login(PEOPLE[i % len(PEOPLE)])
+        browser = Browser(server)
+        browser.login(PEOPLE[i % len(PEOPLE)], DEMO_PASSWORD)
         browsers.append(browser)
     paths = {"download": f"/documents/{code}/revisions/{number}/download",
              "view": f"/documents/{code}"}
@@ -180,7 +98,7 @@ def office(port: int, *, code: str = "QT-01", clients: int = 12, rounds: int = 2
             if time.monotonic() > stop_at:
                 return
             for kind, path in paths.items():
-                status, _headers, body = browser.get(path)
+                status, body = browser.request("GET", path)
                 with lock:
                     statuses[status] += 1
                     if status == 200:
@@ -235,9 +153,9 @@ def main() -> int:
             env = environment(data, url)
             init_demo(env)
             before = trail(env)
-            with gunicorn(env, Path(tmp) / "gunicorn.log") as port:
+            with serving(env, Path(tmp) / "server.log") as server:
                 started = time.monotonic()
-                result = office(port, clients=clients, rounds=rounds)
+                result = office(server, clients=clients, rounds=rounds)
                 result["load_seconds"] = round(time.monotonic() - started, 1)
             after = trail(env)
         for action in ("download", "viewed"):

@@ -20,8 +20,8 @@ def test_an_office_at_once_gets_no_5xx_and_every_read_is_in_the_trail(database, 
         env = office_load.environment(tmp_path / "data", url)
         office_load.init_demo(env)
         before = office_load.trail(env)
-        with office_load.gunicorn(env, tmp_path / "gunicorn.log") as port:
-            result = office_load.office(port, clients=CLIENTS, rounds=ROUNDS, deadline_s=90)
+        with office_load.serving(env, tmp_path / "server.log") as server:
+            result = office_load.office(server, clients=CLIENTS, rounds=ROUNDS, deadline_s=90)
         after = office_load.trail(env)
 
     assert result["failures"] == [] and result["errors_5xx"] == 0, result
