@@ -355,9 +355,13 @@ def _make_effective(revision: Revision, at: datetime, actor: User | None, sha: s
                  details={"commit": sha, "effective_date": revision.effective_date.isoformat()})
 
 
+# What recover() counts, per interrupted intent it looked at.
+RECOVERY_OUTCOMES = ("finished", "abandoned", "busy", "failed")
+
+
 def recover() -> dict:
     """Settle every interrupted intent whose owner is gone; leave those still at work."""
-    result = {"finished": 0, "abandoned": 0, "busy": 0, "failed": 0}
+    result = dict.fromkeys(RECOVERY_OUTCOMES, 0)
     for intent in intents.pending():
         outcome = settle(intent)
         if outcome in result:

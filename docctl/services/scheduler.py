@@ -59,7 +59,7 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
         if step is None:
             continue
         try:
-            done[name] = step() if work is None or _found(work) else _NOTHING.get(name, 0)
+            done[name] = step() if work is None or _found(work) else _nothing(name)
         except Exception:
             db.session.rollback()
             log.exception("scheduler step %s failed", name)
@@ -69,8 +69,11 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
     return done
 
 
-# What a step reports when the look found nothing for it to do.
-_NOTHING = {"intents": {"finished": 0, "abandoned": 0, "busy": 0, "failed": 0}}
+def _nothing(step: str):
+    """Return what a step reports when the look found nothing for it to do."""
+    from docctl.services.publishing import RECOVERY_OUTCOMES
+
+    return dict.fromkeys(RECOVERY_OUTCOMES, 0) if step == "intents" else 0
 
 
 def _found(query) -> bool:
