@@ -102,7 +102,6 @@ def _wants_json() -> bool:
 
 # Seconds a client should wait before retrying a request the database was too busy for.
 RETRY_AFTER = "5"
-FAULT_TITLES = {507: _l("Storage full")}
 
 
 def _fault(exc: BaseException) -> DocctlError | None:
@@ -136,7 +135,7 @@ def _register_errors(app) -> None:
                 body["fields"] = exc.details["fields"]
             response = jsonify(body)
         else:
-            title = str(FAULT_TITLES.get(exc.status) or labels.status_title(exc.status))
+            title = labels.status_title(exc.status)
             try:
                 # The page's sign-in lookup must not wait for the lock that failed this one.
                 with dbengine.immediate(False):
