@@ -126,6 +126,22 @@ def reauthenticate(user: User, password: str) -> bool:
     return verify_password(user, password)
 
 
+def require_current_password(user: User, password: str) -> None:
+    """Re-check the user's own password before an account change; a wrong one is counted."""
+    if not reauthenticate(user, password):
+        reauthentication_failed(user)
+        db.session.commit()
+        raise Forbidden(_l("The current password is wrong"))
+
+
+def pending_sign_in(user_id, token) -> User | None:
+    """Return the active user whose password was right and whose second step is due."""
+    user = db.session.get(User, user_id or 0) if isinstance(user_id, int) else None
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
 def reauthentication_failed(user: User) -> None:
     """Count a failed re-entry of the password (the caller audits and commits)."""
     throttle.failed(user.username, step="signature")

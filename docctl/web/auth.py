@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from docctl.errors import Conflict, Forbidden, ValidationError
-from docctl.extensions import db
 from docctl.models import User
 from docctl.services import throttle, twofactor, users
 from docctl.web.access import current_actor, login_required, public
@@ -111,10 +110,7 @@ def _pending_user() -> User | None:
     pending = session.get("pending") or {}
     if not pending or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    user = db.session.get(User, pending.get("uid") or 0)
-    if user is None or not user.active or user.session_token != pending.get("tok"):
-        return None
-    return user
+    return users.pending_sign_in(pending.get("uid"), pending.get("tok"))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -212,10 +208,7 @@ def two_step():
             return _two_step_page(user, codes=codes)
         if action not in ("codes", "off"):
             raise ValidationError(_("Unknown action"))
-        if not users.reauthenticate(user, request.form.get("password", "")):
-            users.reauthentication_failed(user)
-            db.session.commit()
-            raise Forbidden(_("The current password is wrong"))
+        users.require_current_password(user, request.form.get("password", ""))
         if action == "codes":
             return _two_step_page(user, codes=twofactor.new_recovery_codes(user))
         if twofactor.is_required(user):
