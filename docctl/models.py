@@ -47,8 +47,12 @@ class UTCDateTime(TypeDecorator):
 
 class Department(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Kept as typed (case and separators); unique by its folded form (services/departments).
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    # Departments that own documents are never deleted, only deactivated.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sql_text("true"))
 
 
 class User(db.Model):
@@ -56,7 +60,12 @@ class User(db.Model):
     # Usernames are never renamed or reused (R17): accounts are deactivated instead.
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
+    # One or more roles, comma-separated in Role order ("staff,reviewer"); read via .roles.
+    role: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    # Set by an administrator's password reset: the next sign-in must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=sql_text("false"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -71,6 +80,11 @@ class User(db.Model):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     department: Mapped[Department | None] = relationship()
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Return the user's roles."""
+        return tuple(r for r in (self.role or "").split(",") if r)
 
     # Flask-Login protocol
     @property
@@ -120,7 +134,10 @@ class LoginCounter(db.Model):
 
 class Document(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
+    # As the agency writes it (PGL-TT21-BM02a); shown exactly so.
     code: Mapped[str] = mapped_column(String(40), unique=True)
+    # textfold.code_key(code): what lookups, URLs and uniqueness match (qt01 == QT-01).
+    code_key: Mapped[str] = mapped_column(String(40), unique=True)
     # ASCII folder/tag name in repo_store; unique so two codes never share a folder.
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     doc_type: Mapped[str] = mapped_column(String(20), index=True)
@@ -153,13 +170,28 @@ class Document(db.Model):
 class Revision(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    # Internal sequence (git tags, trailers, URLs); never reused.
     number: Mapped[int] = mapped_column(Integer)
+    # What the agency prints: Lần ban hành (issue) and Lần sửa đổi (amendment within it).
+    issue: Mapped[int] = mapped_column(Integer, default=1, server_default=sql_text("1"))
+    amendment: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     filename: Mapped[str] = mapped_column(String(300))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text, default="")
+    # The stored file's format: docx, pdf or xlsx (layout.source_name gives its git name).
+    media: Mapped[str] = mapped_column(String(10), default="docx", server_default="docx")
+    # A legacy .doc converted to .docx on upload: its name (its bytes sit beside the source).
+    original_name: Mapped[str | None] = mapped_column(String(300))
+    # JSON: what the file prints about itself and where it disagrees with the register,
+    # {"code", "issue", "amendment", "effective_date", "warnings": [...]}.
+    printed: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # Imported from an existing system: the original approver and date, as the list gives them.
+    origin_approver: Mapped[str | None] = mapped_column(String(200))
+    origin_approved_on: Mapped[date | None] = mapped_column(Date)
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_run.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -196,6 +228,8 @@ class DraftFile(db.Model):
 
     revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The legacy .doc a conversion came from, kept byte-exact beside it.
+    original: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Review(db.Model):
@@ -247,6 +281,22 @@ class Intent(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ImportRun(db.Model):
+    """One import of an existing documented system: its rows, progress and outcome."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    source_name: Mapped[str] = mapped_column(String(300))
+    # running, done (every row imported or skipped), failed (stopped part way; report says)
+    state: Mapped[str] = mapped_column(String(12), default="running", index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    # JSON list of rows as `docctl import --json` prints them.
+    report: Mapped[str] = mapped_column(Text, default="[]")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class IndexJob(db.Model):
     """Queued change for the search index; applied idempotently by one writer."""
 
@@ -268,7 +318,7 @@ class AuditEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_name: Mapped[str] = mapped_column(String(200), default="")
-    actor_role: Mapped[str] = mapped_column(String(20), default="")
+    actor_role: Mapped[str] = mapped_column(String(120), default="")
     action: Mapped[str] = mapped_column(String(40), index=True)
     object_type: Mapped[str] = mapped_column(String(20), default="")
     object_id: Mapped[str] = mapped_column(String(80), default="")

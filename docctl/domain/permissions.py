@@ -39,12 +39,21 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 }
 
 
+def role_list(roles: str) -> tuple[Role, ...]:
+    """Return the known roles of a comma-separated role string, in Role order."""
+    named = {r.strip() for r in (roles or "").split(",")}
+    return tuple(r for r in Role if r.value in named)
+
+
+def join_roles(roles) -> str:
+    """Return the stored form of a set of roles (comma-separated, in Role order)."""
+    return ",".join(r.value for r in role_list(",".join(str(r) for r in roles)))
+
+
 def has_perm(role: str, perm: Perm) -> bool:
-    """Tell whether a role grants a permission (unknown roles grant nothing)."""
-    try:
-        return perm in ROLE_PERMS[Role(role)]
-    except ValueError:
-        return False
+    """Tell whether a role, or any role of a comma-separated set, grants a permission."""
+    # Unknown roles grant nothing.
+    return any(perm in ROLE_PERMS[r] for r in role_list(role))
 
 
 def can_see_revision(role: str, status: str, *, is_participant: bool) -> bool:

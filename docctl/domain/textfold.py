@@ -51,6 +51,23 @@ def is_valid_code(code: str) -> bool:
     return bool(_CODE_RE.match(code))
 
 
+_CODE_SPACES = "\u00a0\u2007\u202f"
+_CODE_SEPARATORS = re.compile(r"[\s._\-/]+")
+
+
+def clean_code(code: str | None) -> str:
+    """Return a code as typed, NFC, with stray (and non-breaking) spaces trimmed."""
+    value = nfc(code)
+    for space in _CODE_SPACES:
+        value = value.replace(space, " ")
+    return value.strip()
+
+
+def code_key(code: str | None) -> str:
+    """Return the matching key of a code: folded, separators dropped (QT-01, qt 01 → qt01)."""
+    return _CODE_SEPARATORS.sub("", fold(clean_code(code)))
+
+
 def normalise_code(code: str | None) -> str:
     """Return the code in canonical form: NFC, trimmed, upper case."""
     return nfc(code).upper()

@@ -73,6 +73,7 @@ class HistoryLine:
     effective_date: date | None
     reason: str
     approver: str
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class StampInfo:
     withdrawn_reason: str | None = None
     signatures: tuple[SignatureLine, ...] = field(default_factory=tuple)
     history: tuple[HistoryLine, ...] = field(default_factory=tuple)
+    # The issue/amendment label as the organisation prints it (03, 03sđ01); "" → revision.
+    label: str = ""
+    # The organisation's name, printed on every copy.
+    organisation: str = ""
 
 
 def _clean(text: str | None) -> str:

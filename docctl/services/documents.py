@@ -6,12 +6,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from docctl import office
 from docctl.domain import numbering
 from docctl.domain.lifecycle import CONTROLLED, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, can_see_revision, has_perm
-from docctl.domain.textfold import clean_line, code_slug, is_valid_code, nfc, normalise_code
+from docctl.domain.textfold import (
+    clean_line,
+    code_key,
+    code_slug,
+    is_valid_code,
+    nfc,
+    normalise_code,
+)
 from docctl.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +28,7 @@ from docctl.errors import (
 )
 from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, Review, Revision, Signature, User
-from docctl.services import audit
+from docctl.services import audit, uploads
 from docctl.services.context import now, setting, store
 from docctl.store import layout
 
@@ -191,7 +197,8 @@ def register_document(actor: User, data: dict) -> Document:
     if clash is not None:
         raise Conflict(_l("Code %(code)s is already used by %(other)s", code=code,
                           other=clash.code), field="code")
-    document = Document(code=code, slug=slug, doc_type=doc_type, title=title,
+    document = Document(code=code, code_key=code_key(code), slug=slug, doc_type=doc_type,
+                        title=title,
                         department=department, parent=parent, review_months=review_months,
                         external_source=source, status="new", created_by_id=actor.id,
                         created_at=now())
@@ -205,13 +212,6 @@ def register_document(actor: User, data: dict) -> Document:
     return document
 
 
-def _inspect(data: bytes):
-    return office.inspect_docx(
-        data, max_bytes=setting("MAX_UPLOAD_MB") * 1024 * 1024,
-        max_entries=setting("MAX_DOCX_ENTRIES"),
-        max_uncompressed=setting("MAX_DOCX_UNCOMPRESSED_MB") * 1024 * 1024)
-
-
 def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
                     reason: str = "") -> Revision:
     """Store an uploaded .docx as a draft: a new revision, or new content for a draft."""
@@ -219,9 +219,10 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
     document = get_document(actor, code)
     if document.status == "obsolete":
         raise Conflict(_l("This document has been withdrawn"))
-    info = _inspect(data)   # raises TooLarge / UnsupportedFile before anything is stored
+    # Raises TooLarge / UnsupportedFile before anything is stored.
+    info = uploads.read_upload(document.doc_type, filename, data)
+    data, name = info.data, info.filename
     reason = nfc(reason)[:4000]
-    name = clean_line(filename, max_len=200) or "document.docx"
     latest = document.revisions[-1] if document.revisions else None
     if latest is not None and latest.status in (Status.IN_REVIEW, Status.AWAITING_APPROVAL):
         raise Conflict(_l("A revision is under review; wait for its outcome"))
@@ -231,17 +232,22 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
         revision = latest
         revision.filename, revision.size, revision.sha256 = name, info.size, info.sha256
         revision.text = info.text
+        revision.media, revision.original_name = info.media, info.original_name
         revision.reason = reason or revision.reason
-        db.session.get(DraftFile, revision.id).content = data
+        draft = db.session.get(DraftFile, revision.id)
+        draft.content, draft.original = data, info.original
         action = "draft_replaced"
     else:
         number = (latest.number + 1) if latest else 1
         revision = Revision(document=document, number=number, status=Status.DRAFT,
                             reason=reason, filename=name, size=info.size, sha256=info.sha256,
-                            text=info.text, author_id=actor.id, created_at=now())
+                            text=info.text, media=info.media,
+                            original_name=info.original_name, author_id=actor.id,
+                            created_at=now())
         db.session.add(revision)
         db.session.flush()
-        db.session.add(DraftFile(revision_id=revision.id, content=data))
+        db.session.add(DraftFile(revision_id=revision.id, content=data,
+                                 original=info.original))
         action = "draft_uploaded"
     audit.record(action, actor, document=document, revision=revision,
                  details={"filename": name, "sha256": info.sha256, "size": info.size})
@@ -254,7 +260,8 @@ def revision_bytes(revision: Revision) -> bytes:
     if revision.status in CONTROLLED and revision.commit_sha:
         try:
             data = store().read_file(revision.commit_sha,
-                                     f"{document_dir(revision.document)}/{layout.SOURCE}")
+                                     f"{document_dir(revision.document)}/"
+                                     f"{layout.source_name(revision.media)}")
         except StoreError:
             # Git older than the database (a mismatched restore): say so, never a 500.
             raise IntegrityFailure(_l("The file of this revision is missing from the "
@@ -269,6 +276,22 @@ def revision_bytes(revision: Revision) -> bytes:
         raise IntegrityFailure(_l("The stored file does not match its recorded SHA-256; "
                                   "the download is refused and the incident recorded"))
     return data
+
+
+def original_bytes(revision: Revision) -> bytes | None:
+    """Return the legacy .doc a revision was converted from, if any (git once controlled)."""
+    if not revision.original_name:
+        return None
+    if revision.status in CONTROLLED and revision.commit_sha:
+        try:
+            return store().read_file(revision.commit_sha,
+                                     f"{document_dir(revision.document)}/{layout.ORIGINAL_DOC}")
+        except StoreError:
+            raise IntegrityFailure(_l("The file of this revision is missing from the "
+                                      "document store; an administrator must run docctl "
+                                      "verify")) from None
+    draft = db.session.get(DraftFile, revision.id)
+    return draft.original if draft is not None else None
 
 
 def download(user: User, code: str, number: int) -> tuple[bytes, Revision]:

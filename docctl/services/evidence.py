@@ -190,7 +190,7 @@ def _revision(actor: User, writer: _Writer, document: Document, revision: Revisi
     facts = {"number": revision.number, "label": label, "status": revision.status,
              "reason": revision.reason, "filename": revision.filename, "size": revision.size,
              "sha256": revision.sha256, "commit": revision.commit_sha, "tag": revision.tag,
-             "git_path": f"{document_dir(document)}/{layout.SOURCE}"
+             "git_path": f"{document_dir(document)}/{layout.source_name(revision.media)}"
              if revision.commit_sha else None,
              "author": revision.author.username,
              "approver": revision.approver.username if revision.approver else None,

@@ -8,7 +8,7 @@ from docctl.domain.numbering import revision_label
 from docctl.models import Document, Revision, User
 from docctl.services import signatures
 from docctl.services.context import zone
-from docctl.services.documents import effective_revision, revision_bytes
+from docctl.services.documents import effective_revision, original_bytes, revision_bytes
 from docctl.store import layout
 from docctl.store.gitstore import Person
 
@@ -103,8 +103,11 @@ def commit_files(kind: str, document: Document, revision: Revision, payload: dic
         data = revision_bytes(revision)
         files = {layout.DOCUMENT_JSON: _json(document_facts(document, doc_status, current)),
                  layout.REVISION_JSON: _json(rev_json),
-                 layout.SOURCE: data,
+                 layout.source_name(revision.media): data,
                  layout.CONTENT: revision.text.encode()}
+        original = original_bytes(revision)
+        if original is not None:
+            files[layout.ORIGINAL_DOC] = original
         trailers = _base_trailers(revision, "publish") + [
             ("Approved-By", _who(actor)), ("Approved-At", approved_at),
             ("Effective-Date", payload["effective_date"]),

@@ -12,7 +12,8 @@ from docctl.extensions import db
 from docctl.models import Revision, Signature, User
 from docctl.services import audit, users
 
-MEANINGS = ("prepared", "reviewed", "approved", "withdrawn")
+# "imported": the administrator who brought an existing revision in; never an approval.
+MEANINGS = ("prepared", "reviewed", "approved", "withdrawn", "imported")
 
 
 def _key() -> bytes:

@@ -109,8 +109,8 @@ def _guarded(area: str, what: str, fn, *args) -> list[Finding]:
 def _revisions() -> list:
     return db.session.execute(
         select(Revision.id, Revision.number, Revision.status, Revision.sha256,
-               Revision.commit_sha, Revision.tag, Document.code, Document.slug,
-               Document.doc_type).join(Document, Revision.document_id == Document.id)
+               Revision.commit_sha, Revision.tag, Revision.media, Document.code,
+               Document.slug, Document.doc_type).join(Document, Revision.document_id == Document.id)
         .order_by(Document.code, Revision.number)).all()
 
 
@@ -165,7 +165,7 @@ def _read_trailers(history, by_key: dict, lacking: set[str],
 
 def _source_path(revision) -> str:
     return f"{layout.document_dir(PREFIX[DocType(revision.doc_type)], revision.slug)}/" \
-           f"{layout.SOURCE}"
+           f"{layout.source_name(revision.media)}"
 
 
 def _check_revisions(gitstore, controlled: list, on_main: set[str] | None) -> list[Finding]:

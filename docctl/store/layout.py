@@ -17,6 +17,16 @@ DOCUMENT_JSON = "document.json"
 REVISION_JSON = "revision.json"
 SOURCE = "source.docx"
 CONTENT = "content.txt"
+# Stored formats and the git name of each; a converted .doc keeps its bytes as ORIGINAL_DOC.
+MEDIA = ("docx", "pdf", "xlsx")
+ORIGINAL_DOC = "original.doc"
+
+
+def source_name(media: str) -> str:
+    """Return the git file name of a revision's source in this format."""
+    if media not in MEDIA:
+        raise ValidationError("unknown media", value=repr(media)[:20])
+    return f"source.{media}"
 
 
 def is_segment(value: object) -> bool:

@@ -38,7 +38,19 @@ class SessionInterface(SecureCookieSessionInterface):
 
 def register_web(app) -> None:
     """Register blueprints, hooks, filters and error handlers."""
-    from docctl.web import admin, api, audit, audit_api, auth, bodylimit, documents, main, search
+    from docctl.web import (
+        admin,
+        admin_api,
+        api,
+        audit,
+        audit_api,
+        auth,
+        bodylimit,
+        documents,
+        importing,
+        main,
+        search,
+    )
 
     bodylimit.init_app(app)
     app.session_interface = SessionInterface()
@@ -50,7 +62,8 @@ def register_web(app) -> None:
     login_manager.user_loader(users.load_session_user)
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
 
-    for module in (auth, main, documents, admin, api, audit, audit_api, search):
+    for module in (auth, main, documents, admin, admin_api, api, audit, audit_api, importing,
+                   search):
         app.register_blueprint(module.bp)
     app.jinja_env.filters.update(
         ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",
@@ -97,7 +110,8 @@ def _register_hooks(app) -> None:
 
 
 def _wants_json() -> bool:
-    return request.blueprint in ("api", "audit_api") or request.path.startswith("/api/")
+    return (request.blueprint in ("api", "audit_api", "admin_api")
+            or request.path.startswith("/api/"))
 
 
 # Seconds a client should wait before retrying a request the database was too busy for.

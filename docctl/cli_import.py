@@ -1,0 +1,3 @@
+"""`docctl import [--dry-run] [--json] DIR`: bring an existing documented system in."""
+
+COMMANDS: tuple = ()
