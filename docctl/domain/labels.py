@@ -49,11 +49,59 @@ def next_numbers(issue: int, amendment: int, change: str) -> tuple[int, int]:
     return issue + 1, 0
 
 
-# Spelled-out forms: "Lần ban hành: 03 - Lần sửa đổi: 01", "Lần ban hành 03, lần sửa đổi 01".
-_LONG_ISSUE = re.compile(r"lan\s*ban\s*hanh\s*[:.]?\s*(\d{1,2})\b")
-_LONG_AMENDMENT = re.compile(r"lan\s*sua\s*doi\s*[:.]?\s*(\d{1,2})\b")
-# Compact forms: 03, 03.01, 03/01, 03-01, 03sđ01, 03 sđ 01, 03SĐ01.
+# The label grammar runs on folded text (fold(): no diacritics, đ→d, lower case), so "Lần sửa
+# đổi", "Lan sua doi" and "LẦN SỬA ĐỔI" read alike. A label is followed by an optional colon,
+# "là" or "thứ", then its number; a number followed by /mm/yyyy is a date, never a label.
+_SEP = r"\s*(?:[:：=]|\.(?!\d))?\s*(?:(?:la|thu|so|no\.?)\s+)?"
+_NUM = r"(\d{1,2})(?![\d])"
+_NOT_DATE = r"(?!\s*[./-]\s*\d{1,2}\s*[./-]\s*\d)"
+_PAIR = r"(\d{1,2})\s*(?:[./-]|sd)\s*(\d{1,2})(?![./-]?\d)"
+ISSUE_LABEL = (r"(?:\blan\s*ban\s*hanh|\bban\s*hanh\s*lan|\blan\s*bh\b|\bbh\b"
+                r"|\bissue(?:\s*(?:no\.?|number))?|\brev(?:ision)?\b\.?(?:\s*no\.?)?"
+                r"|\bphien\s*ban|\bedition)")
+AMENDMENT_LABEL = (r"(?:\blan\s*sua\s*doi|\blan\s*sua\b|\bsua\s*doi(?:\s*lan)?|\bsd\b"
+                    r"|\bamendment(?:\s*(?:no\.?|number))?|\bamend\b\.?)")
+# "Lần/Số soát xét": next to a "Lần ban hành" it counts amendments; alone it is the issue.
+REVIEW_LABEL = r"(?:\b(?:lan|so)\s*soat\s*xet)"
+# "Lần ban hành/sửa đổi: 03/01", "Lần BH/SĐ: 03-01", "Issue/Amendment: 3.1".
+_BOTH = re.compile(
+    rf"(?:\blan\s*ban\s*hanh|\blan\s*bh\b|\bbh\b|\bissue)\s*[/-]\s*(?:lan\s*)?"
+    rf"(?:sua\s*doi|sua\b|sd\b|amendment|rev(?:ision)?\b|soat\s*xet){_SEP}{_PAIR}")
+_ISSUE = re.compile(rf"{ISSUE_LABEL}{_SEP}(?:{_PAIR}|{_NUM}{_NOT_DATE})")
+_AMENDMENT = re.compile(rf"{AMENDMENT_LABEL}{_SEP}{_NUM}{_NOT_DATE}")
+_REVIEW = re.compile(rf"{REVIEW_LABEL}{_SEP}{_NUM}{_NOT_DATE}")
+# Compact forms standing alone: 03, 03.01, 03/01, 03-01, 03sđ01, 03 sđ 01, 03SĐ01.
 _COMPACT = re.compile(r"^(\d{1,2})(?:\s*(?:[./-]|sd)\s*(\d{1,2}))?$")
+# "03sđ01" is unmistakable even without a label around it.
+_SD = re.compile(r"(?<![\d/.-])(\d{1,2})\s?sd\s?(\d{1,2})(?![\d/.-])")
+
+
+def find_numbers(folded: str) -> tuple[int | None, int | None]:
+    """Find (issue, amendment) printed with their labels anywhere in already folded text."""
+    both = _BOTH.search(folded)
+    if both:
+        return int(both.group(1)), int(both.group(2))
+    issue = amendment = None
+    found = _ISSUE.search(folded)
+    if found:
+        if found.group(1):
+            issue, amendment = int(found.group(1)), int(found.group(2))
+        else:
+            issue = int(found.group(3))
+    found = _AMENDMENT.search(folded)
+    if found and amendment is None:
+        amendment = int(found.group(1))
+    review = _REVIEW.search(folded)
+    if review:
+        if issue is None:
+            issue = int(review.group(1))
+        elif amendment is None:
+            amendment = int(review.group(1))
+    if issue is None and amendment is None:
+        compact = _SD.search(folded)
+        if compact:
+            issue, amendment = int(compact.group(1)), int(compact.group(2))
+    return issue, amendment
 
 
 def parse_label(text: str | None) -> tuple[int, int | None] | None:
@@ -61,11 +109,10 @@ def parse_label(text: str | None) -> tuple[int, int | None] | None:
     folded = " ".join(fold(text or "").split())
     if not folded:
         return None
-    issue = _LONG_ISSUE.search(folded)
-    if issue:
-        amendment = _LONG_AMENDMENT.search(folded)
-        return int(issue.group(1)), int(amendment.group(1)) if amendment else None
     compact = _COMPACT.match(folded)
     if compact:
         return int(compact.group(1)), int(compact.group(2)) if compact.group(2) else None
-    return None
+    issue, amendment = find_numbers(folded)
+    if issue is None:
+        return None
+    return issue, amendment
