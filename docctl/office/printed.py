@@ -49,12 +49,17 @@ class Printed:
 def read_printed(media: str, data: bytes, text: str = "") -> Printed:
     """Return what the file prints about itself (media: docx, pdf, xlsx; text: extracted)."""
     # Runs on every upload and import row: odd input yields "nothing found", never an error.
+    if media == "docx" and data:
+        found = _safely(lambda: _read_blobs(_docx_blobs(data)))
+        if found.found() or not text:
+            return found
+    return _safely(lambda: _read_blobs([_first_page(text)]))
+
+
+def _safely(read) -> Printed:
+    """Return what a reader found, or nothing when the input defeats it."""
     try:
-        if media == "docx" and data:
-            found = _read_blobs(_docx_blobs(data))
-            if found.found() or not text:
-                return found
-        return _read_blobs([_first_page(text)])
+        return read()
     except Exception:  # noqa: BLE001 - a reader of hints must not break the upload it serves
         return Printed()
 
