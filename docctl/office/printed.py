@@ -21,6 +21,7 @@ _HEADER_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationshi
 
 FIRST_PAGE_LINES = 60      # lines of the body (or of extracted text) taken as "the first page"
 HEADER_LINES = 200         # a header is small; a hostile one is cut here
+BLOB_MAX = 20_000          # characters of one header, table or page that are searched
 _MAX_ENTRIES = 2000
 _MAX_UNCOMPRESSED = 200 * 1024 * 1024
 # Property blocks, deleted text and field instructions are never what the page shows.
@@ -122,6 +123,8 @@ class _Lines:
                 continue
             if tag == W + "t":
                 buf.append(child.text or "")
+            elif tag == W + "noBreakHyphen":   # Ctrl+Shift+- keeps "QT-01" on one line
+                buf.append("-")
             elif tag in (W + "tab", W + "ptab"):
                 buf.append("\t")
             elif tag in (W + "br", W + "cr"):
@@ -236,6 +239,8 @@ _CODE_LABEL = (
     r"|\bma\s*so\b(?!\s*(?:thue|doanh|dn\b|ho\s*so|bhxh|bao\s*hiem|ca\s*nhan))"
     r"|\bdoc(?:ument)?\b\.?\s*(?:code|no\b\.?|number|id\b)|(?:^|(?<=[\t\n]))\s*code)")
 _CODE = re.compile(_CODE_LABEL + r"\s*(?:[:：]\s*)?")
+# Word's non-breaking hyphen and typographic dashes in a code are its plain hyphen.
+_HYPHENS = str.maketrans({ch: "-" for ch in "\u2010\u2011\u2012\u2013\u2212"})
 _CODE_TOKEN = re.compile(r"[^\s:;,|()\[\]{}]+")
 _LABEL_AFTER_SLASH = re.compile(r"/(?=(?:lan|ngay|trang|ma|bh|sd)\b)")
 # Decree 30: "Số: 3494/QĐ-UBND", "Số: 12/2024/QĐ-UBND" at the start of a line or cell.
@@ -246,7 +251,9 @@ _DATE = (r"(?:(\d{1,2})\s*([./-])\s*(\d{1,2})\s*\2\s*(\d{4})"
 _DATE_SEP = r"\s*(?:[:：]\s*)?(?:la\s+)?"
 _ISSUED_LABEL = (r"(?:\bngay\s*(?:ban\s*hanh|bh\b)|\bban\s*hanh\s*ngay|\bissued?\s*(?:date|on)"
                  r"|\bdate\s*of\s*issue)")
-_EFFECTIVE_LABEL = (r"(?:\bngay\s*(?:co\s*)?hieu\s*luc|\b(?:co\s*)?hieu\s*luc(?:\s*tu)?(?:\s*ngay)?"
+# "… có hiệu lực (thi hành) (kể) từ ngày 15/3/2024" is how a decision states it.
+_EFFECTIVE_LABEL = (r"(?:\bngay\s*(?:co\s*)?hieu\s*luc|\b(?:co\s*)?hieu\s*luc(?:\s*thi\s*hanh)?"
+                    r"(?:\s*ke)?(?:\s*tu)?(?:\s*ngay)?"
                     r"|\bngay\s*ap\s*dung|\bap\s*dung\s*tu(?:\s*ngay)?"
                     r"|\beffective(?:\s*(?:date|from|on))?)")
 _BOTH_DATES = re.compile(_ISSUED_LABEL + r"\s*(?:[/&-]|va)\s*(?:ngay\s*)?(?:co\s*)?hieu\s*luc"
@@ -292,7 +299,7 @@ def _code(raw: str, low: str) -> str | None:
         value = token.group()
         cut = _LABEL_AFTER_SLASH.search(_fold(value))
         value = value[:cut.start()] if cut else value
-        value = value.strip("./-–")
+        value = value.translate(_HYPHENS).strip("./-")
         letters = [ch for ch in value if ch.isalpha()]
         if 2 <= len(value) <= 40 and (any(ch.isdigit() for ch in value)
                                       or (letters and all(ch.isupper() for ch in letters))):
@@ -302,7 +309,7 @@ def _code(raw: str, low: str) -> str | None:
 
 def _read_blob(raw: str) -> dict:
     """Return the fields one text prints."""
-    raw = unicodedata.normalize("NFC", raw)
+    raw = unicodedata.normalize("NFC", raw)[:BLOB_MAX]
     low = _fold(raw)
     issue, amendment = find_numbers(low)
     both = _first_date(_BOTH_DATES, low)

@@ -34,13 +34,16 @@ SHAPES = {
                                issued_on=date(2024, 1, 26)),
     "body_text_box": Printed(code="HD-03", issue=2, amendment=1,
                              effective_date=date(2024, 4, 10)),
-    "decree30": Printed(number="3494/QĐ-UBND", issued_on=date(2024, 3, 5)),
+    "decree30": Printed(number="3494/QĐ-UBND", issued_on=date(2024, 3, 5),
+                        effective_date=date(2024, 3, 15)),
     "first_page_header": Printed(code="QT-07", issue=2, effective_date=date(2024, 3, 15)),
     "odd_even_headers": Printed(code="HD-03", issue=4, amendment=2),
     "first_table_only": Printed(code="BM.01.02", issue=3, amendment=1,
                                 effective_date=date(2024, 2, 1)),
     "first_page_text": Printed(code="QT-ĐT-03", issue=3, amendment=1,
                                effective_date=date(2024, 1, 26)),
+    # Split runs and a non-breaking hyphen; page 2's "Ngày hiệu lực" is not page 1's.
+    "word_runs": Printed(code="QT-01", issue=4),
 }
 
 
@@ -66,6 +69,10 @@ def test_the_fixtures_have_the_shapes_they_claim():
     odd_even = docs.odd_even_headers()
     assert "<w:evenAndOddHeaders" in _part(odd_even, "word/settings.xml")
     assert 'w:type="even"' in _part(odd_even, "word/document.xml")
+
+    runs = "".join(_headers(docs.word_runs()).values())
+    assert "<w:noBreakHyphen/>" in runs and "<w:proofErr" in runs
+    assert "<w:lastRenderedPageBreak/>" in _part(docs.word_runs(), "word/document.xml")
 
     assert not _headers(docs.first_table_only()) or all(
         "Lần" not in xml for xml in _headers(docs.first_table_only()).values())
@@ -158,6 +165,16 @@ def test_date_labels_and_formats(label, field, value):
     assert getattr(printed, field) == date(2024, 1, 26)
     other = "effective_date" if field == "issued_on" else "issued_on"
     assert getattr(printed, other) is None
+
+
+@pytest.mark.parametrize("sentence", [
+    "Quyết định này có hiệu lực kể từ ngày 26/01/2024.",
+    "Quyết định này có hiệu lực thi hành từ ngày 26 tháng 01 năm 2024.",
+    "Quy trình này có hiệu lực từ ngày 26.01.2024",
+])
+def test_a_decision_states_its_effective_date_in_a_sentence(sentence):
+    assert read_printed("pdf", b"", sentence).effective_date == date(2024, 1, 26)
+    assert read_printed("pdf", b"", "Quyết định này có hiệu lực kể từ ngày ký.") == Printed()
 
 
 def test_one_label_for_both_dates():
