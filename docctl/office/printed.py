@@ -18,6 +18,7 @@ MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 _OFFICE_DOCUMENT = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
                     "officeDocument")
 _HEADER_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
+_FOOTER_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer"
 
 FIRST_PAGE_LINES = 60      # lines of the body (or of extracted text) taken as "the first page"
 HEADER_LINES = 200         # a header is small; a hostile one is cut here
@@ -167,7 +168,8 @@ def _children(el: etree._Element, tag: str):
 
 
 def _docx_blobs(data: bytes) -> list[str]:
-    """Return the texts to search, most telling first: headers, first table, first page."""
+    """Return the texts to search, most telling first: headers, footers, first table, first
+    page."""
     pkg = Package(data, max_entries=_MAX_ENTRIES, max_uncompressed=_MAX_UNCOMPRESSED)
     main_rel = next((rel for rel in pkg.relationships("")
                      if rel.type == _OFFICE_DOCUMENT and not rel.external), None)
@@ -176,7 +178,9 @@ def _docx_blobs(data: bytes) -> list[str]:
         return []
     root = pkg.tree(main, keep=False)
     blobs = []
-    for key in _header_parts(pkg, main, root):
+    # Many agencies print "QT-01 | Lần ban hành: 01 | Trang 1/5" in the footer instead.
+    parts = _story_parts(pkg, main, root, "header") + _story_parts(pkg, main, root, "footer")
+    for key in parts:
         lines = _Lines(HEADER_LINES)
         lines.block(pkg.tree(key, keep=False))
         blobs.append("\n".join(lines.lines))
@@ -194,14 +198,16 @@ def _docx_blobs(data: bytes) -> list[str]:
     return blobs
 
 
-def _header_parts(pkg: Package, main: str, root: etree._Element) -> list[str]:
-    """Return header part keys: the first section's first, default, even; then the rest."""
+def _story_parts(pkg: Package, main: str, root: etree._Element, kind: str) -> list[str]:
+    """Return header (or footer) part keys: the first section's first, default, even; then
+    the other sections' in order."""
+    rel_type = _HEADER_REL if kind == "header" else _FOOTER_REL
     rels = {rel.id: rel for rel in pkg.relationships(main)
-            if rel.type == _HEADER_REL and not rel.external}
+            if rel.type == rel_type and not rel.external}
     order = {"first": 0, "default": 1, "even": 2}
     keys: list[str] = []
     for sect in root.iter(W + "sectPr"):
-        refs = sorted(sect.iter(W + "headerReference"),
+        refs = sorted(sect.iter(W + kind + "Reference"),
                       key=lambda ref: order.get(ref.get(W + "type") or "default", 1))
         for ref in refs:
             rel = rels.get(ref.get(R + "id") or "")

@@ -44,6 +44,8 @@ SHAPES = {
                                effective_date=date(2024, 1, 26)),
     # Split runs and a non-breaking hyphen; page 2's "Ngày hiệu lực" is not page 1's.
     "word_runs": Printed(code="QT-01", issue=4),
+    # Footer "QT-08 | Lần ban hành: 01 | Ngày ban hành": a code without a label is not guessed.
+    "footer_only": Printed(issue=1, issued_on=date(2025, 1, 2)),
 }
 
 
