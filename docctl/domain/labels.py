@@ -61,7 +61,8 @@ ISSUE_LABEL = (r"(?:\blan\s*ban\s*hanh|\bban\s*hanh\s*lan|\blan\s*bh\b|\bbh\b"
                 r"|\bphien\s*ban|\bedition)")
 AMENDMENT_LABEL = (r"(?:\blan\s*sua\s*doi|\blan\s*sua\b|\bsua\s*doi(?:\s*lan)?|\bsd\b"
                     r"|\bamendment(?:\s*(?:no\.?|number))?|\bamend\b\.?)")
-# "Lần/Số soát xét": next to a "Lần ban hành" it counts amendments; alone it is the issue.
+# "Lần/Số soát xét" counts amendments within an issue (GLOSSARY: Lần sửa đổi, also Số soát
+# xét); printed alone it still says nothing about the issue.
 REVIEW_LABEL = r"(?:\b(?:lan|so)\s*soat\s*xet)"
 # "Lần ban hành/sửa đổi: 03/01", "Lần BH/SĐ: 03-01", "Issue/Amendment: 3.1".
 _BOTH = re.compile(
@@ -92,11 +93,8 @@ def find_numbers(folded: str) -> tuple[int | None, int | None]:
     if found and amendment is None:
         amendment = int(found.group(1))
     review = _REVIEW.search(folded)
-    if review:
-        if issue is None:
-            issue = int(review.group(1))
-        elif amendment is None:
-            amendment = int(review.group(1))
+    if review and amendment is None:
+        amendment = int(review.group(1))
     if issue is None and amendment is None:
         compact = _SD.search(folded)
         if compact:

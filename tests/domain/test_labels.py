@@ -41,9 +41,9 @@ from docctl.domain.textfold import fold
     ("Lần BH: 03", (3, None)),
     ("Lần BH: 03, Lần sửa: 01", (3, 1)),
     ("Sửa đổi lần 2 - Lần ban hành 04", (4, 2)),
-    # "soát xét": the amendment next to an issue, the issue alone
+    # "soát xét" counts amendments
     ("Lần ban hành: 01; Lần soát xét: 02", (1, 2)),
-    ("Số soát xét: 02", (2, None)),
+    ("Lần ban hành: 01, Số soát xét: 00", (1, 0)),
     # English templates
     ("Rev. 03", (3, None)),
     ("Revision 2", (2, None)),
@@ -58,6 +58,7 @@ def test_every_spelling_reads(text, expected):
 @pytest.mark.parametrize("text", [
     None, "", "   ", "abc", "QT-01",
     "Lần sửa: 01",                       # an amendment without its issue is no label
+    "Số soát xét: 02",
     "Lần ban hành: 01/02/2024",          # a date under the wrong label
     "Ngày ban hành: 26/01/2024",
     "Issue date: 01/02/2024",
@@ -98,6 +99,7 @@ def test_find_numbers_in_a_header_full_of_other_numbers():
     assert find_numbers(fold("Ngày ban hành: 26/01/2024\nTrang 2/7")) == (None, None)
     # An amendment printed without its issue is still an amendment.
     assert find_numbers(fold("Lần sửa đổi: 02")) == (None, 2)
+    assert find_numbers(fold("Số soát xét: 02")) == (None, 2)
     # "03sđ01" needs no label around it; a bare "03/01" does (it could be anything).
     assert find_numbers(fold("QT-01\t03sđ01")) == (3, 1)
     assert find_numbers(fold("QT-01\t03/01")) == (None, None)
