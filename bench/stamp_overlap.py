@@ -43,7 +43,7 @@ def _old_stamp():
 
 
 def main() -> int:
-    """Print one row per document; exit 1 if the new stamp covers or loses anything."""
+    """Print one row per document and whether the target (nothing covered or lost) is met."""
     reason = overlap.tools_missing()
     if reason:
         print(f"stamp overlap bench not run: {reason}")
@@ -83,7 +83,9 @@ def main() -> int:
     print(f"{'total':68} {'':>5} {totals[0] if old else '—':>15} {totals[1]:>14}")
     print("\ncovered = words or images of the original that a word of the stamp overlaps "
           "(pdftotext -bbox, pdftohtml -xml); before = stamp of " + OLD_COMMIT)
-    return 1 if bad else 0
+    print("target: covered after = 0 and page-1 words lost = 0: "
+          + ("MISSED" if bad else "OK"))
+    return 0   # like the other parts: a missed target is reported, not an error
 
 
 if __name__ == "__main__":
