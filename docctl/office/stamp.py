@@ -348,6 +348,7 @@ def _make_room(document, info: StampInfo, headers: list) -> list[etree._Element]
     sectprs = list(document.element.sectPr_lst)
     band = band_height(info, min(_text_widths(document)))
     roots = [part.element for part in headers] + [document.element.body]
+    stampband.pin_to_page(roots, stampband.first_top(sectprs))
     distance = stampband.header_distance(sectprs)
     highest = stampband.highest_top(roots)
     # Anything anchored above the header distance moves too, so the band must clear it.

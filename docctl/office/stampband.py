@@ -105,6 +105,47 @@ def grow_top(sectprs: Iterable, shift: int) -> None:
         pgmar.set(W + "top", str(top - shift if top < 0 else top + shift))
 
 
+def first_top(sectprs: list) -> int:
+    """Return the first section's top margin in twips (its size, exact or not)."""
+    if not sectprs:
+        return _DEFAULT_TOP
+    return abs(_int(_margins(sectprs[0]).get(W + "top"), _DEFAULT_TOP))
+
+
+def pin_to_page(roots: Iterable, top: int) -> None:
+    """Re-anchor things placed from the top margin to the page edge, where they print.
+
+    Word measures relativeFrom="margin" from the top margin, LibreOffice (in a header) from the
+    header distance; growing the margin would move such a shape in one and not in the other.
+    """
+    for root in roots:
+        for pos in root.iter(_WP + "positionV"):
+            if pos.get("relativeFrom") != "margin":
+                continue
+            offset, align = pos.find(_WP + "posOffset"), pos.find(_WP + "align")
+            if offset is None and (align is None or align.text != "top"):
+                continue   # centred or bottom-aligned in the margin box: left as it is
+            if offset is None:
+                pos.remove(align)
+                offset = etree.SubElement(pos, _WP + "posOffset")
+                offset.text = "0"
+            offset.text = str(_int(offset.text, 0) + top * _EMU_PER_TWIP)
+            pos.set("relativeFrom", "page")
+        for shape in root.iter(f"{{{_VML}}}shape", f"{{{_VML}}}rect", f"{{{_VML}}}group"):
+            style = _style(shape.get("style"))
+            if (style.get("position") != "absolute"
+                    or style.get("mso-position-vertical-relative") != "margin"):
+                continue
+            y = _vml_top(shape)
+            if y is None:
+                continue
+            items = [i for i in (shape.get("style") or "").split(";") if i.strip() and
+                     i.split(":")[0].strip().lower() not in
+                     ("margin-top", "mso-position-vertical", "mso-position-vertical-relative")]
+            items += [f"margin-top:{(y + top) / 20:g}pt", "mso-position-vertical-relative:page"]
+            shape.set("style", ";".join(items))
+
+
 # -- things positioned from the page edge --
 
 def _anchors(root) -> Iterable[tuple[etree._Element, str]]:

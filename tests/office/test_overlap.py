@@ -34,14 +34,14 @@ def _corpus() -> dict[str, bytes]:
     return out
 
 
-def _unshifted(data: bytes) -> bytes:
-    """Return a copy stamped as if page-anchored shapes were left where they were."""
-    saved = stampband.shift_anchors
-    stampband.shift_anchors = lambda roots, shift: 0
+def _without(step: str, data: bytes) -> bytes:
+    """Return a copy stamped with one step of making room left out (what the check must see)."""
+    saved = getattr(stampband, step)
+    setattr(stampband, step, lambda *args: None)
     try:
         return stamp_copy(data, INFO)
     finally:
-        stampband.shift_anchors = saved
+        setattr(stampband, step, saved)
 
 
 def _band_in_header_only(data: bytes) -> bytes:
@@ -70,7 +70,8 @@ def rendered(tmp_path_factory):
         documents[name] = data
         documents[f"{name}__copy"] = stamp_copy(data, INFO)
     text_box = ORIGINALS["b_header_text_box"]
-    documents["b__unshifted"] = _unshifted(text_box)
+    documents["b__unshifted"] = _without("shift_anchors", text_box)
+    documents["b2__unpinned"] = _without("pin_to_page", ORIGINALS["b2_header_text_box_margin"])
     documents["b__naive"] = _band_in_header_only(text_box)
     documents["d__obsolete"] = stamp_copy(ORIGINALS["d_first_page_header"], OBSOLETE)
     return overlap.render_many(documents, tmp_path_factory.mktemp("overlap"))
@@ -103,6 +104,15 @@ def test_page_anchored_title_blocks_move_with_the_content(rendered):
     moved = overlap.check(rendered["b_header_text_box"], rendered["b_header_text_box__copy"],
                           STAMP_TEXT)
     assert moved.covered == []
+
+
+def test_margin_anchored_title_blocks_are_pinned_to_the_page(rendered):
+    # LibreOffice measures a header shape's "margin" from the header distance, Word from the
+    # top margin: left margin-relative, the title block stays under the band in LibreOffice.
+    name = "b2_header_text_box_margin"
+    stuck = overlap.check(rendered[name], rendered["b2__unpinned"], STAMP_TEXT)
+    assert stuck.covered_words > 0
+    assert overlap.check(rendered[name], rendered[f"{name}__copy"], STAMP_TEXT).covered == []
 
 
 def test_obsolete_band_also_clears_first_page_letterheads(rendered):

@@ -115,3 +115,17 @@ def test_long_lines_are_measured_as_several_lines():
 def test_stamping_is_deterministic():
     data = LETTERHEADS["b_header_text_box"]()
     assert stamp_copy(data, INFO) == stamp_copy(data, INFO)
+
+
+def test_margin_anchored_shapes_become_page_anchored_where_word_prints_them():
+    original = LETTERHEADS["b2_header_text_box_margin"]()
+    stamped = stamp_copy(original, INFO)
+    (top0, _), (top1, _) = _margins(original)[0], _margins(stamped)[0]
+    before = next(_header_roots(original)[0].iter(WP + "positionV"))
+    after = next(_header_roots(stamped)[0].iter(WP + "positionV"))
+    assert (before.get("relativeFrom"), after.get("relativeFrom")) == ("margin", "page")
+    moved = int(after.findtext(WP + "posOffset")) - int(before.findtext(WP + "posOffset"))
+    assert moved == (top0 + (top1 - top0)) * 635   # the margin it hung from, plus the shift
+    vml = [s.get("style") for r in _header_roots(stamped)
+           for s in r.iter("{urn:schemas-microsoft-com:vml}shape") if s.get("id") == "TitleBlock"]
+    assert "mso-position-vertical-relative:page" in vml[0]
