@@ -30,10 +30,13 @@ _TWIPS_PER = {"pt": 20.0, "in": 1440.0, "cm": 1440 / 2.54, "mm": 144 / 2.54, "px
               "pc": 240.0, "emu": 1 / 635, None: 15.0}
 
 # Times New Roman advance widths (fractions of an em), rounded up: the band is measured
-# before any renderer sees it, so an estimate too wide only costs white space.
+# before any renderer sees it, so an estimate too wide only costs white space, one too narrow
+# lets a line wrap into the original. With the safety factor a line is measured ~30 % wider
+# than Times (Liberation Serif) sets it, so a substitute such as DejaVu Serif (~20 % wider,
+# where Times is not installed) still fits.
 _UPPER, _LOWER, _NARROW, _WIDE = 0.74, 0.52, 0.30, 1.0
 _BOLD = 1.08
-_SAFETY = 1.06
+_SAFETY = 1.18
 
 
 def _char_em(char: str) -> float:
@@ -115,8 +118,9 @@ def first_top(sectprs: list) -> int:
 def pin_to_page(roots: Iterable, top: int) -> None:
     """Re-anchor things placed from the top margin to the page edge, where they print.
 
-    Word measures relativeFrom="margin" from the top margin, LibreOffice (in a header) from the
-    header distance; growing the margin would move such a shape in one and not in the other.
+    A title block hung from the top margin (a negative offset, as Word writes it) may start
+    above the header distance: as a page offset it counts when the band is made to clear
+    everything anchored above it, and it then moves by the same shift as the rest.
     """
     for root in roots:
         for pos in root.iter(_WP + "positionV"):

@@ -107,8 +107,8 @@ def test_page_anchored_title_blocks_move_with_the_content(rendered):
 
 
 def test_margin_anchored_title_blocks_are_pinned_to_the_page(rendered):
-    # LibreOffice measures a header shape's "margin" from the header distance, Word from the
-    # top margin: left margin-relative, the title block stays under the band in LibreOffice.
+    # Hung from the top margin it starts above the header distance: unless it counts as
+    # anchored from the page, the band is not made to clear it and prints over it.
     name = "b2_header_text_box_margin"
     stuck = overlap.check(rendered[name], rendered["b2__unpinned"], STAMP_TEXT)
     assert stuck.covered_words > 0
