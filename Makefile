@@ -35,6 +35,7 @@ lint: $(STAMP_DEV)
 bench: $(STAMP_RUN) translations
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/copies_bench.py
+	$(BIN)/python bench/stamp_overlap.py
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/audit_bench.py
 

@@ -1,7 +1,8 @@
-"""Stamp a copy of an approved .docx: header marks, obsolete watermark, signatures, history."""
+"""Stamp a copy of an approved .docx: a header band, obsolete watermark, signatures, history."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import re
@@ -14,13 +15,19 @@ from docx.enum.section import WD_HEADER_FOOTER
 from lxml import etree
 
 from docctl.errors import UnsupportedFile
+from docctl.office import stampband
+from docctl.office.watermark import watermark_run
+from docctl.office.words import day as _d
+from docctl.office.words import meaning_text, status_text
+from docctl.office.words import moment as _dt
 
 __all__ = ["HistoryLine", "SignatureLine", "StampInfo", "fingerprint", "stamp_copy",
            "stamp_lines"]
 
 # Bump when the stamp's look changes, so cached renditions of the old look are not reused.
 # 2: renditions are made offline (office/offline.py); older ones may hold fetched content.
-STAMP_VERSION = "2"
+# 3: the marks sit in a band of their own above the header; labels and organisation printed.
+STAMP_VERSION = "3"
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = f"{{{_W_NS}}}"
@@ -42,18 +49,6 @@ OBSOLETE_MARK = "HẾT HIỆU LỰC / OBSOLETE"
 PENDING_MARK = "CHƯA CÓ HIỆU LỰC / NOT YET IN FORCE"
 DRAFT_MARK = "DỰ THẢO / DRAFT"
 
-STATUS_TEXT = {
-    "approved": "Đã phê duyệt, chờ hiệu lực / Approved, not yet effective",
-    "effective": "Đang hiệu lực / Effective",
-    "superseded": "Hết hiệu lực (đã được thay thế) / Superseded",
-    "obsolete": "Hết hiệu lực (đã thu hồi / bãi bỏ) / Obsolete (withdrawn)",
-}
-MEANING_TEXT = {
-    "prepared": ("Người soạn thảo / Prepared by", "Soạn thảo nội dung / Authored the content"),
-    "reviewed": ("Người xem xét / Reviewed by", "Đã xem xét, đồng ý / Reviewed and accepted"),
-    "approved": ("Người phê duyệt / Approved by", "Phê duyệt ban hành / Approved for issue"),
-    "withdrawn": ("Người thu hồi / Withdrawn by", "Thu hồi, bãi bỏ / Withdrawn"),
-}
 
 
 @dataclass(frozen=True)
@@ -103,16 +98,8 @@ def _clean(text: str | None) -> str:
     return _NOT_XML.sub("", unicodedata.normalize("NFC", text or "")).strip()
 
 
-def _d(day: date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else "—"
-
-
-def _dt(moment: datetime) -> str:
-    return moment.strftime("%d/%m/%Y %H:%M")
-
-
-def _label(number: int) -> str:
-    return f"{number:02d}"
+def _label(number: int, label: str = "") -> str:
+    return _clean(label) or f"{number:02d}"
 
 
 def mark_line(info: StampInfo) -> str:
@@ -133,12 +120,13 @@ def mark_line(info: StampInfo) -> str:
 
 
 def stamp_lines(info: StampInfo) -> list[str]:
-    """Return the header lines of the stamp, in print order (the downloader line is [3])."""
-    status = STATUS_TEXT.get(info.status, info.status)
+    """Return the band's lines, in print order (the downloader line is [3])."""
+    organisation = _clean(info.organisation)
+    heading = f"{_clean(info.code)} — {_clean(info.title)}"
     return [
-        f"{_clean(info.code)} — {_clean(info.title)}",
-        f"Lần ban hành: {_label(info.revision)} · Ngày hiệu lực / Effective date: "
-        f"{_d(info.effective_date)} · Trạng thái / Status: {status}",
+        f"{organisation} · {heading}" if organisation else heading,
+        f"Lần ban hành: {_label(info.revision, info.label)} · Ngày hiệu lực / Effective date: "
+        f"{_d(info.effective_date)} · Trạng thái / Status: {status_text(info.status)}",
         mark_line(info),
         f"Người tải / Downloaded by: {_clean(info.downloaded_by)} — "
         f"{_dt(info.downloaded_at)}",
@@ -150,7 +138,7 @@ def fingerprint(info: StampInfo) -> str:
     """Return a hash of everything the stamp prints (for caching renditions)."""
     parts = [STAMP_VERSION, *stamp_lines(info)]
     parts += [f"{s.meaning}|{s.name}|{_dt(s.signed_at)}" for s in info.signatures]
-    parts += [f"{h.revision}|{_d(h.effective_date)}|{h.reason}|{h.approver}"
+    parts += [f"{h.revision}|{h.label}|{_d(h.effective_date)}|{h.reason}|{h.approver}"
               for h in info.history]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -164,7 +152,8 @@ def _el(tag: str, parent=None, **attrs) -> etree._Element:
     return etree.SubElement(parent, W + tag, qattrs)
 
 
-def _run(p, text: str, *, size: int = 16, bold: bool = False, color: str | None = None):
+def _run(p, text: str, *, size: int = 16, bold: bool = False, color: str | None = None,
+         fixed: bool = False):
     r = _el("r", p)
     rpr = _el("rPr", r)
     _el("rFonts", rpr, ascii=_FONT, hAnsi=_FONT, cs=_FONT, eastAsia=_FONT)
@@ -173,6 +162,11 @@ def _run(p, text: str, *, size: int = 16, bold: bool = False, color: str | None 
         _el("bCs", rpr)
     if color:
         _el("color", rpr, val=color)
+    if fixed:   # the band is measured in advance: no spacing or scaling from the styles
+        _el("spacing", rpr, val="0")
+        _el("w", rpr, val="100")
+        _el("kern", rpr, val="0")
+        _el("position", rpr, val="0")
     _el("sz", rpr, val=str(size))
     _el("szCs", rpr, val=str(size))
     t = _el("t", r)
@@ -196,58 +190,46 @@ def _para(text: str = "", *, size: int = 16, bold: bool = False, color: str | No
     return p
 
 
-def _header_block(info: StampInfo) -> list[etree._Element]:
+# The band: (line, size in half-points, bold, red); each line has an exact height, so the
+# band's height is known before any renderer sees it.
+_BAND_LINE = {16: 190, 20: 240}   # half-points → exact line height in twips
+_BAND_RULE = 40                   # the rule under the band and its gap (twips)
+_BAND_GAP = 60                    # white space between the band and the original header
+
+
+def _band_rows(info: StampInfo) -> list[tuple[str, int, bool, bool]]:
     lines = stamp_lines(info)
     strong = info.kind != "controlled"
-    return [
-        _para(lines[0], bold=True, border_top=True),
-        _para(lines[1]),
-        _para(lines[2], size=20 if strong else 16, bold=True, color=_RED),
-        _para(lines[3]),
-        _para(lines[4], bold=True),
-    ]
+    return [(lines[0], 16, True, False), (lines[1], 16, False, False),
+            (lines[2], 20 if strong else 16, True, True), (lines[3], 16, False, False),
+            (lines[4], 16, True, False)]
 
 
-_VML = (
-    '<w:p xmlns:w="{w}" xmlns:v="urn:schemas-microsoft-com:vml" '
-    'xmlns:o="urn:schemas-microsoft-com:office:office" '
-    'xmlns:w10="urn:schemas-microsoft-com:office:word">'
-    '<w:pPr><w:spacing w:before="0" w:after="0"/></w:pPr>'
-    '<w:r><w:rPr><w:noProof/></w:rPr><w:pict>'
-    '<v:shapetype id="_x0000_t136" coordsize="21600,21600" o:spt="136" adj="10800" '
-    'path="m@7,l@8,m@5,21600l@6,21600e">'
-    '<v:formulas><v:f eqn="sum #0 0 10800"/><v:f eqn="prod #0 2 1"/>'
-    '<v:f eqn="sum 21600 0 @1"/><v:f eqn="sum 0 0 @2"/><v:f eqn="sum 21600 0 @3"/>'
-    '<v:f eqn="if @0 @3 0"/><v:f eqn="if @0 21600 @1"/><v:f eqn="if @0 0 @2"/>'
-    '<v:f eqn="if @0 @4 21600"/><v:f eqn="mid @5 @6"/><v:f eqn="mid @8 @5"/>'
-    '<v:f eqn="mid @7 @8"/><v:f eqn="mid @6 @7"/><v:f eqn="sum @6 0 @5"/></v:formulas>'
-    '<v:path textpathok="t" o:connecttype="custom" '
-    'o:connectlocs="@9,0;@10,10800;@11,21600;@12,10800" o:connectangles="270,180,90,0"/>'
-    '<v:textpath on="t" fitshape="t"/>'
-    '<v:handles><v:h position="#0,bottomRight" xrange="6629,14971"/></v:handles>'
-    '<o:lock v:ext="edit" text="t" shapetype="t"/></v:shapetype>'
-    '<v:shape id="DocctlWatermark{n}" o:spid="_x0000_s{spid}" type="#_x0000_t136" '
-    'style="position:absolute;margin-left:0;margin-top:0;width:470pt;height:90pt;'
-    'rotation:315;z-index:-251654144;mso-position-horizontal:center;'
-    'mso-position-horizontal-relative:margin;mso-position-vertical:center;'
-    'mso-position-vertical-relative:margin" o:allowincell="f" fillcolor="#c00000" '
-    'stroked="f"><v:fill opacity=".35"/>'
-    '<v:textpath on="t" fitshape="t" style="font-family:&quot;Times New Roman&quot;;'
-    'font-size:1pt;font-weight:bold" string="{text}"/>'
-    '<w10:wrap anchorx="margin" anchory="margin"/></v:shape></w:pict></w:r></w:p>'
-)
+def band_height(info: StampInfo, width: int) -> int:
+    """Return the band's height in twips when set in a column width twips wide."""
+    return sum(stampband.text_lines(text, size / 2, width, bold=bold) * _BAND_LINE[size]
+               for text, size, bold, _ in _band_rows(info)) + _BAND_RULE + _BAND_GAP
 
 
-def _watermark(text: str, n: int) -> etree._Element:
-    """Return a header paragraph holding a diagonal VML WordArt watermark."""
-    xml = (_VML.replace("{w}", _W_NS).replace("{n}", str(n)).replace("{spid}", str(4000 + n))
-           .replace("{text}", _escape_attr(text)))
-    return etree.fromstring(xml)
-
-
-def _escape_attr(text: str) -> str:
-    return (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-            .replace(">", "&gt;"))
+def _band(info: StampInfo, after: int) -> list[etree._Element]:
+    """Return the band's paragraphs; the last one keeps `after` twips below it."""
+    rows = _band_rows(info)
+    out = []
+    for index, (text, size, bold, red) in enumerate(rows):
+        last = index == len(rows) - 1
+        p = _el("p")
+        ppr = _el("pPr", p)
+        if last:
+            _el("bottom", _el("pBdr", ppr), val="single", sz="6", space="1", color="auto")
+        _el("snapToGrid", ppr, val="0")
+        _el("spacing", ppr, before="0", after=str(after if last else 0),
+            line=str(_BAND_LINE[size]), lineRule="exact")
+        _el("ind", ppr, left="0", right="0", firstLine="0")
+        _el("contextualSpacing", ppr, val="0")
+        _el("jc", ppr, val="left")
+        _run(p, text, size=size, bold=bold, color=_RED if red else None, fixed=True)
+        out.append(p)
+    return out
 
 
 def _cell(tr, text: str, width: int, *, bold: bool = False, shade: bool = False):
@@ -289,14 +271,13 @@ def _control_pages(info: StampInfo, width: int) -> list[etree._Element]:
     _el("br", _el("r", brk), type="page")
     out = [brk, _para("THÔNG TIN KIỂM SOÁT TÀI LIỆU / DOCUMENT CONTROL", size=26, bold=True,
                       center=True, after=120),
-           _para(f"{_clean(info.code)} — {_clean(info.title)} · Lần ban hành: "
-                 f"{_label(info.revision)}", size=22, after=120),
+           _para(stamp_lines(info)[0], size=22, after=60),
+           _para(f"Lần ban hành: {_label(info.revision, info.label)}", size=22, after=120),
            _para("Chữ ký điện tử / Electronic signatures", size=22, bold=True, after=60)]
     cols = [round(width * f) for f in (0.27, 0.27, 0.18)]
     cols.append(width - sum(cols))
-    signed = [[MEANING_TEXT.get(s.meaning, (s.meaning, s.meaning))[0], _clean(s.name),
-               _dt(s.signed_at), MEANING_TEXT.get(s.meaning, (s.meaning, s.meaning))[1]]
-              for s in info.signatures] or [["—", "—", "—", "—"]]
+    signed = [[meaning_text(s.meaning)[0], _clean(s.name), _dt(s.signed_at),
+               meaning_text(s.meaning)[1]] for s in info.signatures] or [["—", "—", "—", "—"]]
     out.append(_table(["Vai trò / Role", "Họ và tên / Name", "Thời điểm / Date-time",
                        "Ý nghĩa / Meaning"], signed, cols))
     out.append(_para("", after=120))
@@ -304,9 +285,9 @@ def _control_pages(info: StampInfo, width: int) -> list[etree._Element]:
                      after=60))
     cols = [round(width * f) for f in (0.14, 0.18, 0.43)]
     cols.append(width - sum(cols))
-    history = [[_label(h.revision), _d(h.effective_date), _clean(h.reason) or "Ban hành lần "
-                "đầu / First issue", _clean(h.approver)] for h in info.history] or \
-        [["—", "—", "—", "—"]]
+    history = [[_label(h.revision, h.label), _d(h.effective_date),
+                _clean(h.reason) or "Ban hành lần đầu / First issue", _clean(h.approver)]
+               for h in info.history] or [["—", "—", "—", "—"]]
     out.append(_table(["Lần ban hành / Revision", "Ngày hiệu lực / Effective date",
                        "Lý do sửa đổi / Reason for change", "Người phê duyệt / Approver"],
                       history, cols))
@@ -326,15 +307,16 @@ def _ensure_section(document) -> None:
     _el("pgMar", sectpr, **_MARGINS)
 
 
-def _text_width(document) -> int:
-    sections = document.sections
-    try:
-        last = sections[-1]
-        emu = last.page_width - last.left_margin - last.right_margin
-        width = int(emu / 635)   # EMU → twips
-    except (IndexError, TypeError):
-        return _DEFAULT_TEXT_WIDTH
-    return width if 2000 <= width <= 30000 else _DEFAULT_TEXT_WIDTH
+def _text_widths(document) -> list[int]:
+    """Return each section's text width in twips (a safe default for odd values)."""
+    widths = []
+    for section in document.sections:
+        try:
+            width = int((section.page_width - section.left_margin - section.right_margin) / 635)
+        except TypeError:   # a section without page size or margins
+            width = _DEFAULT_TEXT_WIDTH
+        widths.append(width if 2000 <= width <= 30000 else _DEFAULT_TEXT_WIDTH)
+    return widths or [_DEFAULT_TEXT_WIDTH]
 
 
 def _header_parts(document) -> list:
@@ -361,6 +343,22 @@ def _header_parts(document) -> list:
     return parts
 
 
+def _make_room(document, info: StampInfo, headers: list) -> list[etree._Element]:
+    """Move the original content down and return the band that fills the space it left."""
+    sectprs = list(document.element.sectPr_lst)
+    band = band_height(info, min(_text_widths(document)))
+    roots = [part.element for part in headers] + [document.element.body]
+    stampband.pin_to_page(roots, stampband.first_top(sectprs))
+    distance = stampband.header_distance(sectprs)
+    highest = stampband.highest_top(roots)
+    # Anything anchored above the header distance moves too, so the band must clear it.
+    lift = max(0, distance - highest) if highest is not None else 0
+    shift = band + lift
+    stampband.shift_anchors(roots, shift)
+    stampband.grow_top(sectprs, shift)
+    return _band(info, after=_BAND_GAP + lift)
+
+
 def stamp_copy(data: bytes, info: StampInfo) -> bytes:
     """Return a stamped copy of an accepted .docx; the input bytes are never modified."""
     try:
@@ -371,15 +369,18 @@ def stamp_copy(data: bytes, info: StampInfo) -> bytes:
     _ensure_section(document)
     watermark = {"obsolete": OBSOLETE_MARK, "pending": PENDING_MARK,
                  "draft": DRAFT_MARK}.get(info.kind)
-    for n, header_part in enumerate(_header_parts(document), start=1):
+    headers = _header_parts(document)
+    band = _make_room(document, info, headers)
+    for n, header_part in enumerate(headers, start=1):
+        paragraphs = [copy.deepcopy(p) for p in band]
+        if watermark:   # in the band's first line: a paragraph of its own would take a line
+            paragraphs[0].append(watermark_run(watermark, n))
         root = header_part.element
-        if watermark:
-            root.insert(0, _watermark(watermark, n))
-        for p in _header_block(info):
-            root.append(p)
+        for index, p in enumerate(paragraphs):
+            root.insert(index, p)
     body = document.element.body
     anchor = body.find(W + "sectPr")
-    for element in _control_pages(info, _text_width(document)):
+    for element in _control_pages(info, min(_text_widths(document))):
         if anchor is not None:
             anchor.addprevious(element)
         else:

@@ -18,6 +18,7 @@ from docctl.domain.permissions import Perm
 from docctl.errors import DocctlError, IntegrityFailure
 from docctl.extensions import db
 from docctl.models import Document, Revision, Signature, User
+from docctl.office.words import action_text, meaning_text, roles_text, status_text
 from docctl.services import audit, auditlog, copies, signatures
 from docctl.services.context import now, store, zone
 from docctl.services.documents import document_dir, get_document, require, revision_bytes
@@ -25,6 +26,8 @@ from docctl.services.evidence_readme import README
 from docctl.store import layout
 
 ZIP_MIME = "application/zip"
+_SEAL = {True: "Hợp lệ / Verifies", False: "KHÔNG hợp lệ / DOES NOT verify"}
+_FILE_KIND = {"original": "bản gốc / original", "stamped": "bản có dấu / stamped copy"}
 # The Word manifest is for reading: past this many entries, manifest.json and the CSV hold them.
 DOCX_ENTRY_LIMIT = 1000
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -50,6 +53,45 @@ def _iso(value) -> str | None:
 
 def _local(value: datetime | None) -> str:
     return value.astimezone(zone()).strftime("%d/%m/%Y %H:%M:%S") if value else ""
+
+
+def _day(value: str | None) -> str:
+    """Return an ISO date from the manifest as dd/mm/yyyy."""
+    return date.fromisoformat(value).strftime("%d/%m/%Y") if value else ""
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _details(text: str | None) -> str:
+    """Return an entry's details as "key: value" lines, with dates as dd/mm/yyyy."""
+    try:
+        details = json.loads(text or "{}")
+    except ValueError:
+        return text or ""   # a tampered row still shows what it holds
+    if not isinstance(details, dict):
+        return str(details)
+
+    def value(item) -> str:
+        if isinstance(item, str) and _ISO_DATE.match(item):
+            return _day(item)
+        if isinstance(item, str) and _ISO_DATE.match(item[:10]) and "T" in item:
+            try:
+                return _local(datetime.fromisoformat(item))
+            except ValueError:
+                return item
+        if isinstance(item, dict):
+            return "{" + ", ".join(f"{k}: {value(v)}" for k, v in sorted(item.items())) + "}"
+        if isinstance(item, list):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        return "—" if item is None else str(item)
+
+    return "; ".join(f"{key}: {value(item)}" for key, item in sorted(details.items()))
+
+
+def _person(name: str, username: str, roles: str) -> str:
+    """Return who someone is as printed: name, account and translated roles (each once)."""
+    return f"{name} — tài khoản / account {username} — {roles_text(roles)}"
 
 
 def document_package(actor: User, code: str) -> Package:
@@ -169,8 +211,8 @@ def _write(handle, actor: User, scope: dict, chosen: list, rows: list, manifest:
             f"Gói hồ sơ bằng chứng / Evidence package — {_scope_text(scope)}",
             _docx_blocks(manifest, rows)))
         writer.put("README.txt", README.format(
-            scope=_scope_text(scope), generated=at.isoformat(timespec="seconds"), head=head,
-            who=f"{actor.display_name} ({actor.username}, {actor.role})").encode())
+            scope=_scope_text(scope), generated=f"{_local(at)} ({zone().key})", head=head,
+            who=_person(actor.display_name, actor.username, actor.role)).encode())
         sums = "".join(f"{digest}  {name}\n" for digest, name in sorted(
             writer.sums, key=lambda item: item[1]))
         archive.writestr(zipfile.ZipInfo("SHA256SUMS", date_time=writer.when), sums)
@@ -179,8 +221,8 @@ def _write(handle, actor: User, scope: dict, chosen: list, rows: list, manifest:
 def _scope_text(scope: dict) -> str:
     if "document" in scope:
         return scope["document"]
-    span = " – ".join(x for x in (scope.get("from"), scope.get("to")) if x)
-    return f"register {span}".strip()
+    span = " – ".join(_day(x) for x in (scope.get("from"), scope.get("to")) if x)
+    return f"Sổ đăng ký tài liệu / Register {span}".strip()
 
 
 def _revision(actor: User, writer: _Writer, document: Document, revision: Revision,
@@ -235,38 +277,41 @@ def _docx_blocks(manifest: dict, rows: list) -> list:
     by = manifest["generated_by"]
     blocks: list = [
         f"Lập lúc / Generated: {_local(datetime.fromisoformat(manifest['generated_at']))} "
-        f"({zone().key}) — {by['name']} ({by['username']}, {by['role']})",
+        f"({zone().key}) — {_person(by['name'], by['username'], by['role'])}",
         f"Kho git / Git store HEAD: {manifest['store_head']}",
         "Cách kiểm tra / How to check: README.txt",
     ]
     revisions = [["Mã hiệu / Code", "Lần / Rev", "Trạng thái / Status",
                   "Ngày hiệu lực / Effective", "SHA-256", "Commit", "Tag", "Lý do / Reason"]]
     signed = [["Mã hiệu / Code", "Lần / Rev", "Ý nghĩa / Meaning", "Người ký / Signer",
-               "Thời điểm / Signed at", "SHA-256", "Seal"]]
+               "Thời điểm / Signed at", "SHA-256", "Niêm phong / Seal"]]
     files = [["Tệp / File", "SHA-256"]]
     for document in manifest["documents"]:
         for rev in document["revisions"]:
-            revisions.append([document["code"], rev["label"], rev["status"],
-                              rev["effective_date"] or "", rev["sha256"], rev["commit"] or "",
+            revisions.append([document["code"], rev["label"], status_text(rev["status"]),
+                              _day(rev["effective_date"]), rev["sha256"], rev["commit"] or "",
                               rev["tag"] or "", rev["reason"] or ""])
             for s in rev["signatures"]:
-                signed.append([document["code"], rev["label"], s["meaning"],
-                               f"{s['signer']} ({s['username']})",
+                signed.append([document["code"], rev["label"], meaning_text(s["meaning"])[0],
+                               f"{s['signer']} — tài khoản / account {s['username']}",
                                _local(datetime.fromisoformat(s["signed_at"])),
-                               s["content_sha256"], "OK" if s["seal_verifies"] else "FAIL"])
+                               s["content_sha256"], _SEAL[bool(s["seal_verifies"])]])
             for kind, item in rev["files"].items():
-                files.append([f"{item['path']} ({kind})", item["sha256"]])
+                files.append([f"{item['path']} ({_FILE_KIND.get(kind, kind)})", item["sha256"]])
     shown = [r for r in rows if r.action not in ("viewed", "timeline_viewed")]
     entries = [["#", "Thời điểm / At", "Người / Actor", "Vai trò / Role", "Hành động / Action",
                 "Mã hiệu / Code", "Lần / Rev", "Lý do / Reason", "Chi tiết / Details"]]
     for row in shown[:DOCX_ENTRY_LIMIT]:
-        entries.append([str(row.seq), _local(row.at), row.actor_name, row.actor_role,
-                        row.action, row.document_code or "",
+        entries.append([str(row.seq), _local(row.at), row.actor_name,
+                        roles_text(row.actor_role) if row.actor_role else "",
+                        action_text(row.action), row.document_code or "",
                         "" if row.revision_number is None else str(row.revision_number),
-                        row.reason or "", row.details])
+                        row.reason or "", _details(row.details)])
+    more = max(len(shown) - DOCX_ENTRY_LIMIT, 0)
     blocks += [("Các lần ban hành / Revisions", revisions), ("Chữ ký / Signatures", signed),
                ("Tệp trong gói / Files", files), ("Nhật ký / Audit entries", entries),
+               f"Tổng cộng {len(rows)} mục nhật ký; {len(rows) - len(shown)} lượt xem trang "
+               f"chỉ được đếm; {more} mục còn lại có trong manifest.json và audit-entries.csv. / "
                f"{len(rows)} audit entries in total; {len(rows) - len(shown)} page views are "
-               f"counted only; {max(len(shown) - DOCX_ENTRY_LIMIT, 0)} more entries are in "
-               "manifest.json and audit-entries.csv."]
+               f"counted only; {more} more entries are in manifest.json and audit-entries.csv."]
     return blocks

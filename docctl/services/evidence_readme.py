@@ -5,7 +5,7 @@ GÓI HỒ SƠ BẰNG CHỨNG / EVIDENCE PACKAGE — docctl
 ================================================
 
 Phạm vi / Scope:        {scope}
-Lập lúc / Generated:    {generated} (UTC)
+Lập lúc / Generated:    {generated}
 Người lập / By:         {who}
 Kho git / Git store:    HEAD {head} at generation
 

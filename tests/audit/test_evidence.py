@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -63,8 +64,21 @@ def test_the_package_holds_every_revision_original_and_stamped(package, db, two_
                for e in entries)
     text = extract_text(archive.read("manifest.docx"))
     for fact in (revisions[0]["sha256"], revisions[1]["commit"], "QT-01/r2",
-                 "Người dùng approver (approver)", "Sửa đổi bước 2"):
+                 "Người dùng approver — tài khoản / account approver", "Sửa đổi bước 2",
+                 "Đang hiệu lực / Effective", "Hết hiệu lực (đã được thay thế) / Superseded",
+                 "Người phê duyệt / Approved by", "Tải về / Downloaded",
+                 "Chuyên gia đánh giá / Auditor", "Hợp lệ / Verifies"):
         assert fact in text, fact
+    # Words a person reads: no raw keys, no doubled "(auditor, auditor)", no ISO dates.
+    cells = set(re.split(r"[\n\t]", text))
+    for raw in ("effective", "superseded", "approved", "download", "staff", "auditor"):
+        assert raw not in cells, raw
+    assert "(auditor, auditor)" not in text
+    iso = re.search(r"\b20\d\d-\d\d-\d\d\b", text)
+    assert not iso, text[iso.start() - 200:iso.end() + 50]
+    readme = archive.read("README.txt").decode()
+    assert "(auditor, auditor)" not in readme and "Chuyên gia đánh giá / Auditor" in readme
+    assert re.search(r"Lập lúc / Generated: +\d\d/\d\d/\d{4} \d\d:\d\d", readme)
 
 
 def test_the_readme_checks_work_as_written(package, tmp_path, app):
