@@ -157,7 +157,7 @@ def _has_extension(filename: str) -> bool:
     return bool(dot and stem and ext.lower() in _CLAIMS)
 
 
-def _kind_of(data: bytes, sniffed: Sniffed) -> str:
+def _kind_of(data: bytes, sniffed: Sniffed, filename: str) -> str:
     """Return docx, xlsx, pdf or doc for the bytes; refuse what is none of them."""
     if sniffed == Sniffed.PDF:
         return "pdf"
@@ -172,7 +172,10 @@ def _kind_of(data: bytes, sniffed: Sniffed) -> str:
         if kind in ("doc", "doc_macro"):
             return "doc"
         if kind == "encrypted":
-            return "docx"   # inspect_docx says "password-protected"
+            # Both Word and Excel encrypt into the same container: the name tells which.
+            if filename.strip().lower().endswith((".xlsx", ".xlsm", ".xls")):
+                raise UnsupportedFile(REASONS[("xlsx", "encrypted")], reason="xlsx_encrypted")
+            return "docx"   # inspect_docx says "password-protected", in Word's words
         if kind == "xls":
             raise UnsupportedFile(REASONS[("xlsx", "legacy_xls")], reason="xlsx_legacy_xls")
         raise UnsupportedFile(REASONS[("ole", "other")], reason="ole_other")
@@ -193,7 +196,7 @@ def read_upload(doc_type: str, filename: str, data: bytes) -> Upload:
     if len(data) > cap:
         raise TooLarge(f"The file is larger than {cap} bytes", reason="too_large",
                        size=len(data), limit=cap)
-    kind = _kind_of(data, formats.sniff(data))
+    kind = _kind_of(data, formats.sniff(data), filename)
     if _has_extension(filename) and not formats.name_matches(filename, kind):
         raise _mismatch(filename, kind)
     media = Media.DOCX if kind == "doc" else Media(kind)
