@@ -14,7 +14,7 @@ from docctl.domain.formats import Media, Sniffed
 from docctl.domain.textfold import clean_line
 from docctl.errors import DocctlError, TooLarge, UnsupportedFile
 from docctl.office import legacy, pdfdoc, xlsx
-from docctl.office.safezip import Package
+from docctl.office.safezip import member_names
 from docctl.services.context import setting
 
 
@@ -162,11 +162,9 @@ def _kind_of(data: bytes, sniffed: Sniffed, filename: str) -> str:
     if sniffed == Sniffed.PDF:
         return "pdf"
     if sniffed == Sniffed.ZIP:
-        try:
-            pkg = Package(data, **{k: v for k, v in limits().items() if k != "max_bytes"})
-        except UnsupportedFile:
-            return "docx"   # the Word checks word the refusal
-        return "xlsx" if pkg.has("xl/workbook.xml") else "docx"
+        names = member_names(data, limits()["max_entries"])
+        # Unreadable or too many parts: the Word checks word the refusal.
+        return "xlsx" if names and "xl/workbook.xml" in names else "docx"
     if sniffed == Sniffed.OLE:
         kind = legacy.ole_kind(data)
         if kind in ("doc", "doc_macro"):
