@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from docctl.errors import TooLarge, UnsupportedFile
+from docctl.errors import StoreError, TooLarge, UnsupportedFile
 from docctl.models import DraftFile, Revision
 from docctl.services import copies, documents, indexing, publishing, reviews, uploads
 from docctl.services.context import store, today
@@ -21,9 +21,10 @@ def registered(users):
     return users
 
 
-def publish_file(users, code: str, filename: str, data: bytes) -> Revision:
+def publish_file(users, code: str, filename: str, data: bytes, reason: str = "") -> Revision:
     """Drive one uploaded file from draft to effective today; return its revision."""
-    rev = documents.upload_revision(users["controller"], code, filename=filename, data=data)
+    rev = documents.upload_revision(users["controller"], code, filename=filename, data=data,
+                                    reason=reason)
     reviews.submit(users["controller"], code, rev.number, reviewers=["reviewer"],
                    approver="approver")
     reviews.review(users["reviewer"], code, rev.number, decision="accept", comment="ok")
@@ -46,7 +47,7 @@ def test_a_pdf_form_is_stored_byte_exact_and_published_as_source_pdf(app, db, re
     assert "Bieu mau dang ky tam tru" in rev.text
     rev = publish_file(registered, "BM-01", "Mẫu 07.pdf", data)
     assert store().read_file(rev.commit_sha, "documents/BM/BM-01/source.pdf") == data
-    with pytest.raises(Exception):   # noqa: B017 - no Word source beside it
+    with pytest.raises(StoreError):   # no Word source beside it
         store().read_file(rev.commit_sha, "documents/BM/BM-01/source.docx")
     original = copies.controlled_copy(registered["controller"], "BM-01", rev.number,
                                       kind="original")
