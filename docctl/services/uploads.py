@@ -141,7 +141,9 @@ def _not_allowed(doc_type: str, media: str) -> UnsupportedFile:
                               "forms and external documents.",
                               type=TYPE_NAMES.get(doc_type, doc_type), allowed=allowed,
                               kind=KIND_NAMES[media]),
-                           reason="format_not_allowed", media=media)
+                           # "not_word": pages word it as Word's own refusal (web/labels);
+                           # the API and logs get this message and the refused format.
+                           reason="not_word", refused_media=str(media), allowed=allowed)
 
 
 # Extensions that claim a format: a name ending in one must agree with the bytes. Anything

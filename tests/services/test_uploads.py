@@ -58,7 +58,8 @@ def test_a_pdf_form_is_stored_byte_exact_and_published_as_source_pdf(app, db, re
 def test_a_scanned_pdf_is_accepted_and_said_to_be_unsearchable(app, registered):
     upload = uploads.read_upload("form", "scan.pdf", fx.scanned_pdf())
     assert upload.media == "pdf" and not upload.searchable and upload.text == ""
-    assert upload.notices == ("This PDF has no text layer: it cannot be found by its words",)
+    assert upload.notices == (str(uploads.NO_TEXT),)
+    assert "không có lớp chữ" in upload.notices[0]
 
 
 def test_a_workbook_form_is_stored_with_its_cells_as_text(app, db, registered):
@@ -75,25 +76,27 @@ def test_a_procedure_must_be_a_word_document(app, db, registered, filename, make
     with pytest.raises(UnsupportedFile) as caught:
         documents.upload_revision(registered["controller"], "QT-01", filename=filename,
                                   data=make())
-    assert caught.value.details["reason"] == "format_not_allowed"
-    assert ".docx" in caught.value.message and "procedure" in caught.value.message
+    assert caught.value.details["reason"] == "not_word"
+    assert caught.value.details["refused_media"] == filename.rpartition(".")[2]
+    assert ".docx" in caught.value.message and "quy trình" in caught.value.message
     assert nothing_stored(db)
 
 
 @pytest.mark.parametrize(("filename", "make", "reason", "words"), [
-    ("m.pdf", fx.encrypted_pdf, "pdf_encrypted", "password"),
-    ("m.pdf", fx.javascript_pdf, "pdf_active_content", "scripts"),
-    ("m.pdf", fx.open_action_pdf, "pdf_active_content", "automatic actions"),
-    ("m.pdf", fx.attachment_pdf, "pdf_active_content", "attached files"),
-    ("m.pdf", fx.malformed_pdf, "pdf_damaged", "damaged"),
-    ("m.xlsx", fx.macro_workbook, "xlsx_macro", "macros"),
-    ("m.xlsm", fx.macro_workbook, "extension_mismatch", "Excel workbook"),
-    ("m.xlsx", fx.linked_workbook, "xlsx_external_links", "links to other files"),
-    ("m.xlsx", fx.bomb_workbook, "xlsx_zip_bomb", "expands"),
-    ("m.xlsx", fx.encrypted_workbook, "xlsx_encrypted", "password"),
-    ("m.docx", fx.text_pdf, "extension_mismatch", "PDF"),
-    ("m.pdf", docx_bytes, "extension_mismatch", "Word document"),
-    ("m.txt", fx.workbook, "extension_mismatch", "Excel"),
+    # Messages are checked in Vietnamese, the language outside a request.
+    ("m.pdf", fx.encrypted_pdf, "pdf_encrypted", "mật khẩu"),
+    ("m.pdf", fx.javascript_pdf, "pdf_active_content", "mã lệnh"),
+    ("m.pdf", fx.open_action_pdf, "pdf_active_content", "thao tác tự động"),
+    ("m.pdf", fx.attachment_pdf, "pdf_active_content", "tệp đính kèm"),
+    ("m.pdf", fx.malformed_pdf, "pdf_damaged", "bị hỏng"),
+    ("m.xlsx", fx.macro_workbook, "xlsx_macro", "macro"),
+    ("m.xlsm", fx.macro_workbook, "extension_mismatch", "“m.xlsm” nhưng thực chất là tệp Excel"),
+    ("m.xlsx", fx.linked_workbook, "xlsx_external_links", "liên kết"),
+    ("m.xlsx", fx.bomb_workbook, "xlsx_zip_bomb", "giải nén"),
+    ("m.xlsx", fx.encrypted_workbook, "xlsx_encrypted", "mật khẩu"),
+    ("m.docx", fx.text_pdf, "extension_mismatch", "tệp PDF"),
+    ("m.pdf", docx_bytes, "extension_mismatch", "tệp Word"),
+    ("m.txt", fx.workbook, "extension_mismatch", "tệp Excel"),
 ])
 def test_hostile_or_mislabelled_files_are_refused_and_leave_nothing(
         app, db, registered, filename, make, reason, words):
@@ -139,7 +142,7 @@ def test_a_hanging_doc_conversion_is_stopped_and_reported(app, db, registered, t
         documents.upload_revision(registered["controller"], "QT-01", filename="qt.doc",
                                   data=fx._ole(["WordDocument"]))
     assert caught.value.status == 504
-    assert "took too long" in str(caught.value.message)
+    assert "quá nhiều thời gian" in str(caught.value.message)
     assert nothing_stored(db)
 
 
@@ -173,4 +176,4 @@ def test_a_real_doc_is_converted_kept_and_its_original_downloadable(app, db, reg
         copies.legacy_original(registered["staff"], "QT-01", rev.number)
     assert refused.value.status == 403
     upload = uploads.read_upload("procedure", "x.doc", data)
-    assert upload.notices == ("Converted from .doc with LibreOffice; the original is kept",)
+    assert upload.notices == (str(uploads.CONVERTED),)
