@@ -250,3 +250,24 @@ def test_without_libreoffice_a_doc_is_refused_saying_what_to_install(tmp_path):
     with pytest.raises(UnsupportedFile) as caught:
         legacy.convert_doc(b"x", soffice=str(tmp_path / "none"))
     assert "libreoffice-writer-nogui" in caught.value.message
+
+
+def test_a_real_libreoffice_pdf_keeps_every_word_of_its_first_page(tmp_path):
+    needs_pdftotext()
+    if fx.soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed: no real PDF to stamp")
+    original = fx.libreoffice_pdf()
+    accepted = pdfdoc.inspect_pdf(original, max_bytes=LIMITS["max_bytes"])
+    assert "Biểu mẫu đăng ký tạm trú" in accepted.text and accepted.searchable
+    stamped = pdfstamp.stamp_pdf(original, obsolete())
+    band = float(PdfReader(io.BytesIO(stamped)).pages[0].mediabox.height) - \
+        float(PdfReader(io.BytesIO(original)).pages[0].mediabox.height)
+    before = words(original, tmp_path, "lo")[0]
+    after = words(stamped, tmp_path, "los")[0]
+    body = [w for w in after if w[1] >= band]
+    stamp = [w for w in after if w[3] <= band]
+    assert len(body) + len(stamp) == len(after)
+    assert [w[4] for w in body] == [w[4] for w in before]
+    assert "SỞ" in [w[4] for w in body] and "HẾT" in [w[4] for w in stamp]
+    print(f"real PDF: {len(before)} words on page 1, all kept below a {band:.0f} pt band; "
+          f"{len(stamp)} stamp words, 0 overlapping")
