@@ -84,7 +84,10 @@ def _links(pkg: Package) -> tuple[str, ...]:
     hyperlinks: dict[str, None] = {}
     for key in [k for k in pkg.members if k.endswith(".rels")]:
         for rel in pkg.relationships(_rels_source(key)):
-            if rel.type.rsplit("/", 1)[-1] in _PULLING:
+            kind = rel.type.rsplit("/", 1)[-1]
+            # Anything outside the package but a clickable hyperlink (a linked picture, an
+            # OLE link) would be fetched by Excel when a copy is opened: refused.
+            if kind in _PULLING or (rel.external and kind != "hyperlink"):
                 refuse("external_links", "The workbook links to other files or data sources")
             if rel.external:
                 hyperlinks.setdefault(rel.target, None)

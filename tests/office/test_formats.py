@@ -167,6 +167,7 @@ def test_a_workbook_is_accepted_and_its_cells_and_sheet_names_extracted():
 @pytest.mark.parametrize(("make", "reason"), [
     (fx.macro_workbook, "macro"),
     (fx.linked_workbook, "external_links"),
+    (fx.picture_link_workbook, "external_links"),
     (fx.bomb_workbook, "zip_bomb"),
     (fx.encrypted_workbook, "encrypted"),
 ])
