@@ -226,6 +226,14 @@ def pdf_available() -> bool:
     return pdf.available(_soffice())
 
 
+def offered_formats(revision: Revision) -> tuple[str, ...]:
+    """Return the formats a revision's copy can be downloaded in, its own first."""
+    media = revision.media or "docx"
+    if media == "docx" and pdf_available():
+        return ("docx", "pdf")
+    return (media,)
+
+
 def _soffice() -> str | None:
     return current_app.config.get("SOFFICE_PATH") or None
 

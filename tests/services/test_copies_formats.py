@@ -138,3 +138,10 @@ def test_the_original_doc_route_sends_it_to_controllers_only(app, db, forms, log
         .status_code == 404
     kinds = [d["kind"] for d in downloads(db)]
     assert kinds == ["original_doc"]
+
+
+def test_pages_are_offered_each_revision_in_its_own_format(app, db, forms):
+    pdf_form = documents.get_revision(forms["staff"], "BM-01", 1)
+    book = documents.get_revision(forms["staff"], "BM-02", 1)
+    assert copies.offered_formats(pdf_form) == ("pdf",)
+    assert copies.offered_formats(book) == ("xlsx",)
