@@ -40,6 +40,7 @@ class PdfInfo:
     pages: int
     text: str
     searchable: bool
+    pages_read: int        # pages whose text was read in time (all, unless a limit cut it)
 
 
 def _refuse(reason: str, message: str):
@@ -131,8 +132,12 @@ def active_content(reader: PdfReader, data: bytes, deadline: float) -> list[str]
 
 
 def inspect_pdf(data: bytes, *, max_bytes: int, max_pages: int = DEFAULT_MAX_PAGES,
-                seconds: float = DEFAULT_SECONDS) -> PdfInfo:
-    """Check that the bytes are an acceptable PDF and extract its text layer."""
+                seconds: float = DEFAULT_SECONDS, text_seconds: float | None = None) -> PdfInfo:
+    """Check that the bytes are an acceptable PDF and extract its text layer.
+
+    The checks must finish within seconds or the file is refused; text extraction then gets
+    text_seconds (default: the same) and stops there, keeping the pages read so far.
+    """
     if not data:
         _refuse("empty", "The file is empty")
     if len(data) > max_bytes:
@@ -159,18 +164,20 @@ def inspect_pdf(data: bytes, *, max_bytes: int, max_pages: int = DEFAULT_MAX_PAG
         # silently removed: the agency re-saves the file ("Print to PDF") and uploads that.
         raise UnsupportedFile("The PDF contains scripts, actions or attached files",
                               reason="active_content", found=active[:10])
+    limit = seconds if text_seconds is None else text_seconds
     return PdfInfo(sha256=hashlib.sha256(data).hexdigest(), size=len(data), pages=pages,
-                   **_text(reader, deadline))
+                   **_text(reader, time.monotonic() + limit))
 
 
 def _text(reader: PdfReader, deadline: float) -> dict:
     parts: list[str] = []
-    total = 0
+    total = read = 0
     for page in reader.pages:
         # Checked between pages: one page's extraction is bounded by pypdf's own limits on
-        # stream sizes and by the upload size cap.
+        # stream sizes and by the upload size cap. A long PDF is kept, partly searchable.
         if time.monotonic() > deadline:
-            _refuse("too_slow", "The PDF takes too long to read")
+            break
+        read += 1
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -185,7 +192,7 @@ def _text(reader: PdfReader, deadline: float) -> dict:
             break
         parts.append(chunk)
     text = "\n".join(p.strip() for p in parts if p.strip())
-    return {"text": text, "searchable": bool(text.strip())}
+    return {"text": text, "searchable": bool(text.strip()), "pages_read": read}
 
 
 def extract_pdf_text(data: bytes) -> str:

@@ -222,10 +222,17 @@ def _pdf(data: bytes, filename: str) -> dict:
         info = pdfdoc.inspect_pdf(
             data, max_bytes=limits()["max_bytes"],
             max_pages=int(_config("MAX_PDF_PAGES", DEFAULT_MAX_PDF_PAGES)),
-            seconds=float(_config("UPLOAD_PARSE_SECONDS", DEFAULT_PARSE_SECONDS)))
+            seconds=float(_config("UPLOAD_PARSE_SECONDS", DEFAULT_PARSE_SECONDS)),
+            text_seconds=float(_config("PDF_TEXT_SECONDS", DEFAULT_PARSE_SECONDS)))
     except (UnsupportedFile, TooLarge) as exc:
         raise _refused("pdf", exc) from None
-    notices = () if info.searchable else (str(NO_TEXT),)
+    notices: tuple[str, ...] = ()
+    if not info.searchable and info.pages_read == info.pages:
+        notices = (str(NO_TEXT),)
+    elif info.pages_read < info.pages:
+        notices = (str(_l("Only the first %(read)s of %(pages)s pages of this PDF could be "
+                           "read in time: words on later pages cannot be found",
+                           read=info.pages_read, pages=info.pages)),)
     return {"media": "pdf", "data": data, "filename": _name(filename, "pdf"),
             "size": info.size, "sha256": info.sha256, "text": info.text,
             "searchable": info.searchable, "notices": notices}

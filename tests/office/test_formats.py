@@ -272,3 +272,9 @@ def test_a_real_libreoffice_pdf_keeps_every_word_of_its_first_page(tmp_path):
     assert "SỞ" in [w[4] for w in body] and "HẾT" in [w[4] for w in stamp]
     print(f"real PDF: {len(before)} words on page 1, all kept below a {band:.0f} pt band; "
           f"{len(stamp)} stamp words, 0 overlapping")
+
+
+def test_text_extraction_stops_at_its_limit_and_keeps_the_file():
+    result = pdfdoc.inspect_pdf(fx.text_pdf(pages=3), max_bytes=LIMITS["max_bytes"],
+                                text_seconds=0)
+    assert result.pages == 3 and result.pages_read == 0 and not result.searchable

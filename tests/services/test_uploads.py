@@ -177,3 +177,10 @@ def test_a_real_doc_is_converted_kept_and_its_original_downloadable(app, db, reg
     assert refused.value.status == 403
     upload = uploads.read_upload("procedure", "x.doc", data)
     assert upload.notices == (str(uploads.CONVERTED),)
+
+
+def test_a_pdf_read_only_in_part_is_kept_and_said_so(app, registered):
+    app.config["PDF_TEXT_SECONDS"] = 0
+    upload = uploads.read_upload("form", "dai.pdf", fx.text_pdf(pages=3))
+    assert upload.media == "pdf" and not upload.searchable
+    assert len(upload.notices) == 1 and "0" in upload.notices[0] and "3" in upload.notices[0]
