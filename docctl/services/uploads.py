@@ -164,9 +164,12 @@ def _kind_of(data: bytes, sniffed: Sniffed, filename: str) -> str:
     if sniffed == Sniffed.PDF:
         return "pdf"
     if sniffed == Sniffed.ZIP:
-        names = member_names(data, limits()["max_entries"])
-        # Unreadable or too many parts: the Word checks word the refusal.
-        return "xlsx" if names and "xl/workbook.xml" in names else "docx"
+        names = member_names(data, limits()["max_entries"]) or frozenset()
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        # An Office package that is no workbook is judged as Word; anything else (an
+        # unreadable zip, too many parts, a plain zip) is unknown, refused by the Word checks.
+        return "docx" if "[content_types].xml" in names else "unknown"
     if sniffed == Sniffed.OLE:
         kind = legacy.ole_kind(data)
         if kind in ("doc", "doc_macro"):
@@ -179,7 +182,7 @@ def _kind_of(data: bytes, sniffed: Sniffed, filename: str) -> str:
         if kind == "xls":
             raise UnsupportedFile(REASONS[("xlsx", "legacy_xls")], reason="xlsx_legacy_xls")
         raise UnsupportedFile(REASONS[("ole", "other")], reason="ole_other")
-    return "docx"   # refused there as "not a Word document", in Word's words
+    return "unknown"
 
 
 def _name(filename: str, media: str) -> str:
@@ -197,6 +200,10 @@ def read_upload(doc_type: str, filename: str, data: bytes) -> Upload:
         raise TooLarge(f"The file is larger than {cap} bytes", reason="too_large",
                        size=len(data), limit=cap)
     kind = _kind_of(data, formats.sniff(data), filename)
+    if kind == "unknown":
+        # Bytes that are no format we know: the Word checks refuse them in their own words
+        # ("not a Word document", "damaged", "too many parts"), whatever the name says.
+        return Upload(**_docx(data, filename))
     if _has_extension(filename) and not formats.name_matches(filename, kind):
         raise _mismatch(filename, kind)
     media = Media.DOCX if kind == "doc" else Media(kind)

@@ -184,3 +184,15 @@ def test_a_pdf_read_only_in_part_is_kept_and_said_so(app, registered):
     upload = uploads.read_upload("form", "dai.pdf", fx.text_pdf(pages=3))
     assert upload.media == "pdf" and not upload.searchable
     assert len(upload.notices) == 1 and "0" in upload.notices[0] and "3" in upload.notices[0]
+
+
+@pytest.mark.parametrize(("filename", "data"), [("ghi-chu.txt", b"just some text"),
+                                                ("bang.xlsx", b"PK\x03\x04broken"),
+                                                ("anh.png", b"\x89PNG\r\n\x1a\n....")])
+def test_unknown_bytes_are_refused_as_not_word_whatever_their_name(app, db, registered,
+                                                                    filename, data):
+    with pytest.raises(UnsupportedFile) as caught:
+        documents.upload_revision(registered["controller"], "BM-01", filename=filename,
+                                  data=data)
+    assert caught.value.details["reason"] in ("not_word", "damaged")
+    assert nothing_stored(db)
