@@ -242,8 +242,10 @@ def _stamp_sheet(root, info: StampInfo, chart: bool) -> None:
     for variant in _VARIANTS:
         header = hf.find(S + f"{variant}Header")
         footer = hf.find(S + f"{variant}Footer")
-        if variant != "odd" and header is None and footer is None:
-            continue   # even/first pages then show the odd ones, stamped below
+        flag = {"even": "differentOddEven", "first": "differentFirst"}.get(variant)
+        shown = flag is None or (hf.get(flag) or "").lower() in ("1", "true")
+        if not shown and header is None and footer is None:
+            continue   # those pages show the odd ones, stamped too
         # The header keeps what the agency put there (logo, name): the stamp then goes in
         # the footer; an empty header takes it.
         if not _is_used(header):

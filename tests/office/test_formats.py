@@ -278,3 +278,13 @@ def test_text_extraction_stops_at_its_limit_and_keeps_the_file():
     result = pdfdoc.inspect_pdf(fx.text_pdf(pages=3), max_bytes=LIMITS["max_bytes"],
                                 text_seconds=0)
     assert result.pages == 3 and result.pages_read == 0 and not result.searchable
+
+
+def test_a_first_page_header_switched_on_but_empty_gets_the_stamp_too():
+    book = openpyxl.load_workbook(io.BytesIO(fx.workbook(header=None)))
+    book.worksheets[0].HeaderFooter.differentFirst = True
+    out = io.BytesIO()
+    book.save(out)
+    stamped = openpyxl.load_workbook(io.BytesIO(xlsx.stamp_xlsx(out.getvalue(), info())))
+    first = stamped.worksheets[0].firstHeader
+    assert "BẢN KIỂM SOÁT" in (first.center.text or "")
