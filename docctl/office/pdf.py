@@ -1,4 +1,5 @@
-"""Render .docx copies as PDF with a headless LibreOffice, offline, when one is installed."""
+"""Run a headless LibreOffice, offline and time-limited: .docx copies as PDF (and legacy.py's
+.doc → .docx conversions, through the same runner)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from docctl.errors import DocctlError
 from docctl.office.offline import strip_external
 
 __all__ = ["RenditionBusy", "RenditionFailed", "RenditionTimeout", "RenditionUnavailable",
-           "available", "find_soffice", "kill_active", "sandbox", "to_pdf"]
+           "available", "convert", "find_soffice", "kill_active", "sandbox", "to_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +140,13 @@ def kill_active() -> None:
         _kill_group(pgid)
 
 
-def _convert(soffice: str, source: Path, outdir: Path, profile: Path, timeout: float) -> None:
+def _convert(soffice: str, source: Path, outdir: Path, profile: Path, timeout: float,
+             target: str) -> None:
     # A private profile: two instances sharing one profile block each other or fail quietly.
     command = [*sandbox(), *_reaper(), soffice,
                f"-env:UserInstallation={profile.resolve().as_uri()}",
                "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-               "--convert-to", "pdf", "--outdir", str(outdir), str(source)]
+               "--convert-to", target, "--outdir", str(outdir), str(source)]
     # Its own session, so soffice, oosplash and soffice.bin share one group that is killed
     # together; and it dies with this worker even if the worker is killed outright.
     proc = subprocess.Popen(command, cwd=outdir, stdin=subprocess.DEVNULL,  # noqa: PLW1509
@@ -175,7 +177,6 @@ def to_pdf(data: bytes, *, soffice: str | None = None, profile_dir: str | None =
     if command is None:
         raise RenditionUnavailable("PDF copies need LibreOffice (soffice), which is not "
                                    "installed on this server; download the Word copy instead")
-    deadline = time.monotonic() + timeout
     # LibreOffice fetches linked images and templates by itself: it only ever sees a package
     # with no reference outside it.
     try:
@@ -183,10 +184,23 @@ def to_pdf(data: bytes, *, soffice: str | None = None, profile_dir: str | None =
     except DocctlError as exc:
         raise RenditionFailed("The package could not be read to make it offline",
                               reason=exc.details.get("reason")) from exc
+    return convert(data, suffix="docx", target="pdf", soffice=command,
+                   profile_dir=profile_dir, timeout=timeout)
+
+
+def convert(data: bytes, *, suffix: str, target: str, soffice: str,
+            profile_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """Convert bytes (a file ending in suffix) with LibreOffice's filter target; return them.
+
+    Raises RenditionTimeout past timeout (the whole process group is killed), RenditionBusy
+    when a kept profile stays locked, RenditionFailed when nothing usable comes out.
+    """
+    deadline = time.monotonic() + timeout
     _sweep(Path(tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(prefix=f"{_WORK_PREFIX}{os.getpid()}-") as tmp:
         work = Path(tmp)
-        source = work / "copy.docx"
+        # Fixed names: no user text reaches the command line or the file system.
+        source = work / f"copy.{suffix}"
         source.write_bytes(data)
         if profile_dir:
             # A kept profile saves LibreOffice's ~2 s first-start; one conversion at a time.
@@ -194,12 +208,14 @@ def to_pdf(data: bytes, *, soffice: str | None = None, profile_dir: str | None =
             profile.parent.mkdir(parents=True, exist_ok=True)
             with open(f"{profile}.lock", "a+") as lock:
                 _lock(lock, deadline)
-                _convert(command, source, work, profile, max(deadline - time.monotonic(), 1))
+                _convert(soffice, source, work, profile, max(deadline - time.monotonic(), 1),
+                         target)
         else:
-            _convert(command, source, work, work / "profile", timeout)
-        result = work / "copy.pdf"
+            _convert(soffice, source, work, work / "profile", timeout, target)
+        # "docx:MS Word 2007 XML" names a filter; the file gets the part before the colon.
+        result = work / f"copy.{target.partition(':')[0]}"
         if not result.exists() or result.stat().st_size == 0:
-            raise RenditionFailed("LibreOffice produced no PDF")
+            raise RenditionFailed(f"LibreOffice produced no {target.partition(':')[0]} file")
         return result.read_bytes()
 
 

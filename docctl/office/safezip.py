@@ -88,6 +88,20 @@ def _eocd_entry_count(data: bytes) -> int | None:
     return struct.unpack_from("<Q", data, offset + 32)[0]
 
 
+def member_names(data: bytes, max_entries: int) -> frozenset[str] | None:
+    """Return a zip's member names, lower-cased, from its central directory (nothing is
+    inflated); None when it claims too many entries or cannot be read."""
+    claimed = _eocd_entry_count(data)
+    if claimed is None or claimed > max_entries:
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return frozenset(info.filename.lower() for info in zf.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
+            NotImplementedError, struct.error):
+        return None
+
+
 def parse_xml(raw: bytes, name: str) -> etree._Element:
     """Parse one XML part without DTDs, entities or network access."""
     if raw.startswith(_UTF8_BOM):

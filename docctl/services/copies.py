@@ -1,4 +1,5 @@
-"""Controlled copies: stamped downloads (Word or PDF) and the controller's unstamped original."""
+"""Controlled copies: stamped downloads in the stored format (Word, PDF, Excel; Word also as
+PDF) and the controller's unstamped original."""
 
 from __future__ import annotations
 
@@ -14,24 +15,27 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from docctl import office
-from docctl.domain.lifecycle import CONTROLLED, Status
+from docctl.domain.formats import MIMETYPE, Media
+from docctl.domain.lifecycle import CONTROLLED, NO_LONGER_CURRENT, Status
 from docctl.domain.permissions import Perm
-from docctl.errors import Forbidden, IntegrityFailure, ValidationError
+from docctl.errors import Forbidden, IntegrityFailure, NotFound, UnsupportedFile, ValidationError
 from docctl.extensions import db
 from docctl.models import Revision, User
-from docctl.office import pdf
+from docctl.office import pdf, pdfstamp, xlsx
 from docctl.office.stamp import HistoryLine, SignatureLine, fingerprint
 from docctl.services import audit, signatures
 from docctl.services.context import now, zone
-from docctl.services.documents import get_revision, require, revision_bytes
+from docctl.services.documents import get_revision, original_bytes, require, revision_bytes
 
-DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PDF_MIME = "application/pdf"
+DOCX_MIME = MIMETYPE[Media.DOCX]
+PDF_MIME = MIMETYPE[Media.PDF]
+XLSX_MIME = MIMETYPE[Media.XLSX]
+DOC_MIME = "application/msword"
 KINDS = ("auto", "original")
-FORMATS = ("docx", "pdf")
+FORMATS = ("docx", "pdf", "xlsx")
 # File-name suffixes: ASCII, so every browser and mail client keeps them intact.
 SUFFIX = {"controlled": "", "obsolete": "_HET-HIEU-LUC", "pending": "_CHUA-HIEU-LUC",
-          "draft": "_DU-THAO", "original": "_BAN-GOC"}
+          "draft": "_DU-THAO", "original": "_BAN-GOC", "original_doc": "_BAN-GOC-DOC"}
 PDF_CACHE_KEEP = 500
 
 
@@ -124,42 +128,95 @@ def _record(user: User, revision: Revision, kind: str, filename: str, **extra) -
                                   "filename": filename, "sha256": revision.sha256, **extra})
 
 
+def _format(revision: Revision, fmt: str | None) -> str:
+    """Return the format to send: the stored one, or PDF made from a Word document."""
+    media = revision.media or "docx"
+    if not fmt or fmt == media:
+        return media
+    if fmt not in FORMATS:
+        raise ValidationError(_l("Unknown file format"), field="fmt")
+    if fmt == "docx":
+        # Pages and the API ask for "docx" by default: for a PDF or a workbook that means
+        # its own format (there is no Word copy of them).
+        return media
+    if fmt == "pdf" and media == "docx":
+        return "pdf"
+    raise UnsupportedFile(_l("This document is kept as %(kind)s; its copies are made in that "
+                             "format only.", kind=KIND_NAMES[media]),
+                          reason="format_unavailable", media=media, asked=fmt)
+
+
+KIND_NAMES = {"docx": _l("a Word document (.docx)"), "pdf": _l("a PDF document (.pdf)"),
+              "xlsx": _l("an Excel workbook (.xlsx)")}
+
+
+def stamp_bytes(data: bytes, media: str, info: office.StampInfo) -> bytes:
+    """Return a stamped copy of a revision's bytes in its own format."""
+    if media == "pdf":
+        return pdfstamp.stamp_pdf(data, info)
+    if media == "xlsx":
+        return xlsx.stamp_xlsx(data, info)
+    return office.stamp_copy(data, info)
+
+
 def controlled_copy(user: User, code: str, number: int, *, kind: str = "auto",
-                    fmt: str = "docx") -> Download:
+                    fmt: str | None = None) -> Download:
     """Return a stamped copy (auto) or the controller's unstamped original, and record it."""
     if kind not in KINDS:
         raise ValidationError(_l("Unknown kind of copy"), field="kind")
-    if fmt not in FORMATS:
+    if fmt and fmt not in FORMATS:
         raise ValidationError(_l("Unknown file format"), field="fmt")
     revision = get_revision(user, code, number)   # NotFound, never 403: no probing
     if kind == "original":
         return _original(user, revision, fmt)
+    fmt = _format(revision, fmt)
     stamp = stamp_kind(revision)
-    if fmt == "pdf" and not pdf.available(_soffice()):
+    if fmt == "pdf" and revision.media == "docx" and not pdf.available(_soffice()):
         raise pdf.RenditionUnavailable(_l("PDF copies need LibreOffice, which is not "
                                           "installed on this server; download the Word "
                                           "copy instead"))
     info = stamp_info(user, revision, stamp)
-    stamped = office.stamp_copy(_checked_bytes(user, revision), info)
+    stamped = stamp_bytes(_checked_bytes(user, revision), revision.media or "docx", info)
     filename = _filename(revision, stamp, fmt)
-    if fmt == "docx":
+    if fmt == (revision.media or "docx"):
         _record(user, revision, stamp, filename)
-        return Download(stamped, filename, DOCX_MIME)
+        return Download(stamped, filename, MIMETYPE[Media(fmt)])
     data = _rendition(revision, stamp, info, stamped)
     _record(user, revision, "pdf", filename, stamp=stamp)
     return Download(data, filename, PDF_MIME)
 
 
-def _original(user: User, revision: Revision, fmt: str) -> Download:
+def _original(user: User, revision: Revision, fmt: str | None) -> Download:
     require(user, Perm.REGISTER)
     if revision.status != Status.EFFECTIVE:
         raise Forbidden(_l("Only the revision in force can be downloaded unstamped"))
-    if fmt != "docx":
-        raise ValidationError(_l("The original is a Word file"), field="fmt")
+    media = revision.media or "docx"
+    if fmt and fmt != media and not (fmt == "docx" and media != "docx"):
+        raise ValidationError(_l("The original is kept as %(kind)s", kind=KIND_NAMES[media]),
+                              field="fmt")
     data = _checked_bytes(user, revision)
-    filename = _filename(revision, "original", "docx")
+    filename = _filename(revision, "original", media)
     _record(user, revision, "original", filename)
-    return Download(data, filename, DOCX_MIME)
+    return Download(data, filename, MIMETYPE[Media(media)])
+
+
+def legacy_original(user: User, code: str, number: int) -> Download:
+    """Return the .doc a revision was converted from (controllers only), and record it."""
+    revision = get_revision(user, code, number)   # NotFound, never 403: no probing
+    require(user, Perm.REGISTER)
+    if not revision.original_name:
+        raise NotFound(_l("This revision was not converted from a .doc file"))
+    # Drafts too: the secretary compares the conversion with the .doc before submitting it.
+    # A revision no longer current is never handed out unstamped.
+    if revision.status in NO_LONGER_CURRENT:
+        raise Forbidden(_l("Only the revision in force can be downloaded unstamped"))
+    data = original_bytes(revision)
+    if data is None:
+        raise NotFound(_l("The .doc file of this revision is missing"))
+    filename = _filename(revision, "original_doc", "doc")
+    _record(user, revision, "original_doc", filename,
+            original_sha256=hashlib.sha256(data).hexdigest())
+    return Download(data, filename, DOC_MIME)
 
 
 # -- PDF renditions --
@@ -167,6 +224,14 @@ def _original(user: User, revision: Revision, fmt: str) -> Download:
 def pdf_available() -> bool:
     """Tell whether PDF copies can be made on this server."""
     return pdf.available(_soffice())
+
+
+def offered_formats(revision: Revision) -> tuple[str, ...]:
+    """Return the formats a revision's copy can be downloaded in, its own first."""
+    media = revision.media or "docx"
+    if media == "docx" and pdf_available():
+        return ("docx", "pdf")
+    return (media,)
 
 
 def _soffice() -> str | None:

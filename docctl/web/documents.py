@@ -274,3 +274,10 @@ def withdraw(code: str):
         flash(_("Document withdrawn: it is now obsolete."), "success")
         return redirect(url_for("documents.detail", code=document.code))
     return render_template("documents/withdraw.html", document=document, form={})
+
+
+@bp.route("/<code>/revisions/<int:number>/original-doc")
+@permission_required(Perm.REGISTER)
+def original_doc(code: str, number: int):
+    """Send the legacy .doc a revision was converted from (issue #10, helper formats)."""
+    return send_download(copies.legacy_original(current_actor(), code, number))
