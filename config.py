@@ -66,6 +66,10 @@ class Config:
     SEARCH_PAGE_SIZE = 20
     SOFFICE_PATH = ""            # LibreOffice's soffice for PDF copies; empty: look on PATH
     PDF_TIMEOUT = 25.0           # seconds one PDF conversion may take (with its queue wait)
+    CONVERT_TIMEOUT = 25.0       # seconds one .doc → .docx conversion may take on upload
+    MAX_PDF_PAGES = 1000         # a longer uploaded PDF is refused
+    UPLOAD_PARSE_SECONDS = 20.0  # checking an uploaded PDF stops (refused) after this long
+    PDF_TEXT_SECONDS = 20.0      # reading a PDF's text stops (kept, partly searchable) after this
     COOKIE_SECURE = False        # set True behind HTTPS
     SCHEDULER = False            # `docctl serve` turns on the housekeeping scheduler
     FAULT_POINTS = ()            # crash points for recovery tests (docctl/faults.py); never set
@@ -152,7 +156,8 @@ class LimitsError(ValueError):
 LIMIT_MARGIN = 5.0
 # Waits a request may make, with the value used when a setting is not defined.
 _IN_REQUEST = (("PDF_TIMEOUT", 25.0), ("STORE_LOCK_TIMEOUT", 10.0), ("DB_BUSY_TIMEOUT", 5.0),
-               ("SEARCH_LOCK_TIMEOUT", 15.0), ("BODY_DRAIN_SECONDS", 20.0))
+               ("SEARCH_LOCK_TIMEOUT", 15.0), ("BODY_DRAIN_SECONDS", 20.0),
+               ("CONVERT_TIMEOUT", 25.0), ("UPLOAD_PARSE_SECONDS", 20.0))
 
 
 def check_limits(values: dict) -> None:
