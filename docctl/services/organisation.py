@@ -3,15 +3,15 @@
 import json
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from docctl.domain.labels import DEFAULT_FORMAT, LabelFormat, format_label
 from docctl.domain.numbering import DocType
-from docctl.domain.permissions import Perm, has_perm
+from docctl.domain.permissions import Perm, Role, has_perm, role_list
 from docctl.domain.textfold import clean_line, is_valid_code, nfc
 from docctl.errors import Forbidden, ValidationError
 from docctl.extensions import db
-from docctl.models import Setting
+from docctl.models import Department, Document, Setting, User
 from docctl.services import audit
 from docctl.services.context import now, setting
 
@@ -167,3 +167,13 @@ def update(actor, changes: dict) -> dict:
 def label_examples() -> list[tuple[str, str, str]]:
     """Return (format, example of a first issue, example of an amended one) per format."""
     return [(f.value, format_label(3, 0, f), format_label(3, 1, f)) for f in LabelFormat]
+
+
+def setup_steps() -> dict[str, bool]:
+    """Tell which first-day steps are done: departments, users besides admins, documents."""
+    has_departments = bool(db.session.scalar(select(func.count(Department.id))))
+    has_people = any(role_list(role) != (Role.ADMIN,)
+                     for role in db.session.scalars(select(User.role)))
+    has_documents = bool(db.session.scalar(select(func.count(Document.id))))
+    return {"departments": has_departments, "users": has_people,
+            "documents": has_documents}

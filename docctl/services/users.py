@@ -250,8 +250,7 @@ def create_user(actor: User | None, *, username: str, display_name: str, role,
     db.session.add(user)
     db.session.flush()
     audit.record("user_created", actor, object_type="user", object_id=str(user.id),
-                 details={"username": name, "role": roles,
-                          "department": department.code if department else None})
+                 details={"username": name, "role": roles})
     db.session.commit()
     return user
 
