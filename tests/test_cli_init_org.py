@@ -49,9 +49,9 @@ def test_init_names_the_organisation_and_creates_an_administrator(agency):
     assert "demo" not in first.stdout                           # no demo organisation
     app = _app(data)
     with app.app_context():
+        from docctl.extensions import db
         from docctl.models import AuditEvent, Department, Document, User
         from docctl.services import organisation
-        from docctl.extensions import db
         assert organisation.name() == ORG
         admin = db.session.query(User).filter_by(username="quantri").one()
         assert admin.roles == ("admin",) and admin.active and not admin.must_change_password

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from docctl.domain.permissions import Perm
 from docctl.errors import ValidationError
@@ -13,7 +14,6 @@ from docctl.web.labels import error_message
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # as the main API: bearer requests carry no cookie; sessions are checked
-bp.before_request(authenticate)
 
 DEPARTMENT_FIELDS = {"code", "name", "name_en"}
 DEPARTMENT_CHANGES = {"name", "name_en", "active"}
@@ -24,12 +24,19 @@ class _Shape(ValidationError):
     """The request itself is malformed (not JSON, unknown or missing fields): 400."""
 
 
+def _unauthorized():
+    return jsonify({"error": "unauthorized", "message": _("Please sign in to continue.")}), 401
+
+
 @bp.before_request
 def signed_in():
-    # An API caller gets 401, never the sign-in page's redirect.
-    if current_actor() is None:
-        return jsonify({"error": "unauthorized", "message": _("Please sign in to continue.")}), 401
-    return None
+    """Answer 401 to an anonymous caller (before any CSRF check), else authenticate."""
+    if not request.headers.get("Authorization") and not current_user.is_authenticated:
+        return _unauthorized()   # never the sign-in page's redirect
+    refused = authenticate()     # the bearer token, or the session's CSRF token
+    if refused is not None:
+        return refused
+    return _unauthorized() if current_actor() is None else None
 
 
 @bp.errorhandler(ValidationError)
