@@ -105,10 +105,11 @@ def update_department(actor: User | None, code: str, *, name: str | None = None,
         raise ValidationError(_l("Active must be true or false"), field="active")
     before = {"name": department.name, "name_en": department.name_en,
               "active": department.active}
-    if name is not None:
-        department.name = _name(name, "name", required=True)
-    if name_en is not None or clear_name_en:
-        department.name_en = _name(name_en, "name_en", required=False)
+    # Both names are checked before either is set: a refusal leaves the department as it was.
+    shown = _name(name, "name", required=True) if name is not None else department.name
+    english = (_name(name_en, "name_en", required=False)
+               if name_en is not None or clear_name_en else department.name_en)
+    department.name, department.name_en = shown, english
     if active is not None:
         department.active = active
     after = {"name": department.name, "name_en": department.name_en,

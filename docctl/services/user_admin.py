@@ -75,16 +75,17 @@ def update_user(actor: User, username: str, changes: dict) -> User:
     if not _keeps_an_admin(user, roles=roles, active=active):
         raise Conflict(_l("This is the last active administrator: make someone else an "
                           "administrator first"), field="roles" if active else "active")
-    if "name" in changes:
-        user.display_name = users.clean_display_name(changes["name"])
-    if "email" in changes:
-        user.email = users.clean_email(changes["email"])
+    # Every value is checked before any is set: a refusal leaves the account as it was.
+    name = users.clean_display_name(changes["name"]) if "name" in changes else None
+    email = users.clean_email(changes["email"]) if "email" in changes else user.email
+    department = user.department
     if "department" in changes:
-        new = changes["department"]
         current = user.department.code if user.department else None
         # Keeping a (now inactive) department is allowed; moving into one is not.
-        if new != current:
-            user.department = users.department_for(new)
+        if changes["department"] != current:
+            department = users.department_for(changes["department"])
+    user.display_name = name or user.display_name
+    user.email, user.department = email, department
     user.role, user.active = roles, active
     after = _snapshot(user)
     if after != before:

@@ -101,3 +101,10 @@ def test_bad_changes_are_refused_and_nothing_changes(db, users, changes, field):
 def test_only_administrators_change_departments(db, users):
     with pytest.raises(Forbidden):
         departments.update_department(users["controller"], "VP", active=False)
+
+
+def test_a_refused_rename_leaves_nothing_set_even_before_rollback(db, users):
+    with pytest.raises(ValidationError):
+        departments.update_department(users["admin"], "VP", name="Tên mới", name_en=7)
+    office = departments.get("VP")
+    assert office.name == "Văn phòng" and office not in db.session.dirty

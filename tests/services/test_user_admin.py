@@ -174,3 +174,12 @@ def test_the_organisation_name_is_what_the_password_policy_refuses(db, users):
     organisation.update(users["admin"], {"name": "Sở Tài nguyên Môi trường"})
     with pytest.raises(ValidationError):
         user_admin.reset_password(users["admin"], "staff", "so tai nguyen moi truong")
+
+
+def test_a_refused_change_leaves_nothing_set_even_before_rollback(db, users):
+    staff = users["staff"]
+    with pytest.raises(ValidationError):
+        user_admin.update_user(users["admin"], "staff", {
+            "name": "Tên mới", "email": "moi@so.example.vn", "department": "NOPE"})
+    assert (staff.display_name, staff.email) == ("Người dùng staff", None)
+    assert staff not in db.session.dirty

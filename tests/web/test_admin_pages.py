@@ -221,3 +221,18 @@ def test_a_keyboard_user_reaches_every_control_by_label(users, login_as):
         ids |= set(re.findall(r'<select id="([^"]+)"', html))
         labelled = set(re.findall(r'<label for="([^"]+)"', html))
         assert ids <= labelled, (page, ids - labelled)
+
+
+def test_a_deactivated_department_is_not_offered_for_new_documents(users, login_as, procedure):
+    from docctl.services import departments
+    departments.update_department(users["admin"], "VP", active=False)
+    controller = login_as("controller")
+    form = controller.get("/documents/new").get_data(as_text=True)
+    assert 'value="VP"' not in form and 'value="QLKH"' in form
+    # The existing document still shows its department.
+    assert "Văn phòng" in controller.get("/documents/QT-01").get_data(as_text=True)
+    refused = controller.post("/api/v1/documents", json={
+        "type": "procedure", "title": "Quy trình mới", "department": "VP"},
+        headers={"X-CSRFToken": csrf_token(controller)})
+    assert refused.status_code in (400, 422)
+    assert refused.get_json()["field"] == "department"
