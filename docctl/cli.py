@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from docctl import cli_import, cli_ops
+from docctl import cli_import, cli_ops, cli_people
 
 DEMO_PASSWORD = "docctl-demo"
 
@@ -30,7 +30,7 @@ def main():
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
     for command in (init, serve, create_department, create_user, unlock_user, tick, reindex,
-                    *cli_import.COMMANDS, *cli_ops.COMMANDS):
+                    *cli_import.COMMANDS, *cli_people.COMMANDS, *cli_ops.COMMANDS):
         app.cli.add_command(command)   # `flask --app docctl …` too
 
 

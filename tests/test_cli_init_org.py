@@ -117,3 +117,38 @@ def test_departments_users_and_a_first_document_through_the_api(agency):
         db.session.remove()
         db.engine.dispose()
         app.extensions["docctl.store"].close()
+
+
+def test_the_command_line_changes_departments_and_users(agency):
+    data, _ = agency
+    assert run(data, "create-department", "TTR", "Thanh tra").returncode == 0
+    off = run(data, "update-department", "ttr", "--name", "Thanh tra Sở", "--deactivate")
+    assert off.returncode == 0 and "TTR: Thanh tra Sở (deactivated)" in off.stdout
+    made = run(data, "create-user", "--username", "canbo", "--name", "Cán Bộ", "--role",
+               "staff", "--department", "TTR", "--password", SECRETARY_PASSWORD)
+    assert made.returncode == 1 and "Traceback" not in made.stderr   # deactivated department
+    made = run(data, "create-user", "--username", "canbo", "--name", "Cán Bộ", "--role",
+               "staff", "--password", SECRETARY_PASSWORD)
+    assert made.returncode == 0, made.stderr
+    changed = run(data, "update-user", "canbo", "--role", "staff", "--role", "reviewer",
+                  "--department", "P.KHTC", "--email", "canbo@so.example.vn")
+    assert changed.returncode == 0 and "canbo (reviewer, staff)" in changed.stdout
+    last = run(data, "update-user", "quantri", "--role", "auditor")
+    assert last.returncode == 1 and "Traceback" not in last.stderr   # the last administrator
+    reset = run(data, "reset-password", "canbo")
+    assert reset.returncode == 0
+    temporary = reset.stdout.rsplit(": ", 1)[1].strip()
+
+    app = _app(data)
+    with app.app_context():
+        from tests.helpers import login
+        client = app.test_client()
+        signed = login(client, "canbo", temporary)
+        assert signed.headers["Location"].endswith("/account/password")
+        assert client.get("/documents").status_code == 302
+        from docctl.extensions import db
+        from docctl.models import AuditEvent
+        assert temporary not in " ".join(e.details or "" for e in db.session.query(AuditEvent))
+        db.session.remove()
+        db.engine.dispose()
+        app.extensions["docctl.store"].close()

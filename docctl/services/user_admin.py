@@ -57,9 +57,14 @@ def _snapshot(user: User) -> dict:
             "department": user.department.code if user.department else None}
 
 
-def update_user(actor: User, username: str, changes: dict) -> User:
+def _allowed(actor: User | None) -> None:
+    if actor is not None:   # None: the administrator's own command line
+        require(actor, Perm.MANAGE_USERS)
+
+
+def update_user(actor: User | None, username: str, changes: dict) -> User:
     """Change a user's roles, department, name, e-mail or active flag (never the username)."""
-    require(actor, Perm.MANAGE_USERS)
+    _allowed(actor)
     unknown = set(changes) - UPDATE_FIELDS
     if unknown:
         raise ValidationError(_l("Unknown or read-only fields: %(f)s",
@@ -70,7 +75,7 @@ def update_user(actor: User, username: str, changes: dict) -> User:
     active = changes.get("active", user.active)
     if not isinstance(active, bool):
         raise ValidationError(_l("Active must be true or false"), field="active")
-    if user.id == actor.id and not active:
+    if actor is not None and user.id == actor.id and not active:
         raise Conflict(_l("You cannot deactivate yourself"), field="active")
     if not _keeps_an_admin(user, roles=roles, active=active):
         raise Conflict(_l("This is the last active administrator: make someone else an "
@@ -106,11 +111,11 @@ def generate_password() -> str:
     return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))
 
 
-def reset_password(actor: User, username: str, password: str | None = None) -> str:
+def reset_password(actor: User | None, username: str, password: str | None = None) -> str:
     """Set a temporary password to be changed at the next sign-in; return it (shown once)."""
-    require(actor, Perm.MANAGE_USERS)
+    _allowed(actor)
     user = get_user(username)
-    if user.id == actor.id:
+    if actor is not None and user.id == actor.id:
         raise Conflict(_l("Change your own password on the account page"))
     if password is not None and not isinstance(password, str):
         raise ValidationError(_l("Password must be text"), field="password")
