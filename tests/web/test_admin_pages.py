@@ -98,7 +98,10 @@ def test_an_admin_who_is_also_auditor_sees_the_audit_menu_and_log(users, login_a
     client = login_as("thuky")
     page = client.get("/").get_data(as_text=True)
     assert 'href="/audit' in page and 'href="/documents/new' in page
-    assert client.get("/audit").status_code == 200
+    audit_page = client.get("/audit")
+    assert audit_page.status_code == 200
+    # Its own sign-in is listed with both roles, translated.
+    assert "(Thư ký ISO, Chuyên gia đánh giá)" in audit_page.get_data(as_text=True)
 
 
 def test_reset_shows_the_temporary_password_once_and_forces_a_change(app, users, login_as,
