@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from docctl import cli_import, cli_ops
+from docctl import cli_import, cli_ops, cli_people
 
 DEMO_PASSWORD = "docctl-demo"
 
@@ -30,7 +30,7 @@ def main():
 def register_cli(app) -> None:
     """Attach docctl's commands to the app's CLI."""
     for command in (init, serve, create_department, create_user, unlock_user, tick, reindex,
-                    *cli_import.COMMANDS, *cli_ops.COMMANDS):
+                    *cli_import.COMMANDS, *cli_people.COMMANDS, *cli_ops.COMMANDS):
         app.cli.add_command(command)   # `flask --app docctl …` too
 
 
@@ -42,9 +42,19 @@ for _command in cli_ops.COMMANDS:
 
 @click.command()
 @click.option("--demo", is_flag=True, help="Load the demo organisation.")
+@click.option("--org", "org_name", default=None,
+              help="The organisation's name, shown on every page and stamp.")
+@click.option("--admin", "admin_username", default=None,
+              help="Create the first administrator with this username.")
+@click.option("--admin-name", default=None, help="The administrator's full name.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the administrator's password from one line of standard input.")
 @with_appcontext
-def init(demo: bool):
-    """Create or upgrade the database and git store (idempotent)."""
+def init(demo: bool, org_name: str | None, admin_username: str | None,
+         admin_name: str | None, password_stdin: bool):
+    """Create or upgrade the database and git store (idempotent); name the organisation."""
+    if password_stdin and not admin_username:
+        raise click.UsageError("--password-stdin needs --admin")
     from flask_migrate import upgrade
 
     from docctl.services import demo as demo_data
@@ -64,7 +74,43 @@ def init(demo: bool):
             click.echo("demo organisation already present; nothing changed.")
         click.echo(f"demo users (password '{DEMO_PASSWORD}', demo only): "
                    "admin, secretary, reviewer, approver, staff, auditor")
+    if org_name is not None:
+        _name_organisation(org_name)
+    if admin_username:
+        _first_admin(admin_username, admin_name, password_stdin)
     indexing.catch_up()
+
+
+def _name_organisation(org_name: str) -> None:
+    from docctl.errors import DocctlError
+    from docctl.services import organisation
+
+    try:
+        organisation.update(None, {"name": org_name})
+    except DocctlError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"organisation: {organisation.name()}")
+
+
+def _first_admin(username: str, display_name: str | None, from_stdin: bool) -> None:
+    from docctl.errors import DocctlError
+    from docctl.services import users
+
+    if users.find_user(username):   # before asking for a password that would be thrown away
+        raise click.ClickException(f"user {username!r} already exists; nothing changed "
+                                   "(reset a password with the web page or the API)")
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        # Asked twice, never echoed; it is never printed, logged or audited.
+        password = click.prompt("administrator password", hide_input=True,
+                                confirmation_prompt=True)
+    try:
+        user = users.create_user(None, username=username, role=["admin"],
+                                 display_name=display_name or username, password=password)
+    except DocctlError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"created administrator {user.username}")
 
 
 @click.command()
@@ -92,14 +138,16 @@ def serve(host: str, port: int | None, workers: int):
 @click.command("create-department")
 @click.argument("code")
 @click.argument("name")
+@click.option("--name-en", default=None, help="The department's English name.")
 @with_appcontext
-def create_department(code: str, name: str):
+def create_department(code: str, name: str, name_en: str | None):
     """Create a department (code as the agency writes it, Vietnamese name)."""
     from docctl.errors import DocctlError
     from docctl.services import departments
 
     try:
-        department = departments.create_department(None, code=code, name=name)
+        department = departments.create_department(None, code=code, name=name,
+                                                   name_en=name_en)
     except DocctlError as exc:
         raise click.ClickException(str(exc.message)) from exc
     click.echo(f"created department {department.code}: {department.name}")
@@ -108,23 +156,26 @@ def create_department(code: str, name: str):
 @click.command("create-user")
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True)
-@click.option("--role", required=True,
+@click.option("--role", "roles", required=True, multiple=True,
               type=click.Choice(["admin", "controller", "reviewer", "approver", "staff",
-                                 "auditor"]))
+                                 "auditor"]),
+              help="A role; repeat for several (--role staff --role reviewer).")
 @click.option("--department", default=None)
+@click.option("--email", default=None)
 @click.password_option()
 @with_appcontext
-def create_user(username, display_name, role, department, password):
-    """Create a user account."""
+def create_user(username, display_name, roles, department, email, password):
+    """Create a user account with one or more roles."""
     from docctl.errors import DocctlError
     from docctl.services import users
 
     try:
         user = users.create_user(None, username=username, display_name=display_name,
-                                 role=role, password=password, department_code=department)
+                                 role=list(roles), password=password,
+                                 department_code=department, email=email)
     except DocctlError as exc:
         raise click.ClickException(str(exc.message)) from exc
-    click.echo(f"created {user.username} ({user.role})")
+    click.echo(f"created {user.username} ({', '.join(user.roles)})")
 
 
 @click.command("unlock-user")

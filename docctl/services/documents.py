@@ -166,6 +166,9 @@ def register_document(actor: User, data: dict) -> Document:
         Department.code == nfc(data.get("department"))))
     if department is None:
         raise ValidationError(_l("Unknown department"), field="department")
+    if not department.active:   # kept on its documents, never offered for new ones
+        raise ValidationError(_l("This department is deactivated: choose another one"),
+                              field="department")
     parent = None
     if data.get("parent"):
         parent = _find_document(str(data["parent"]))

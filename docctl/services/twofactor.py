@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from docctl.errors import Conflict, ValidationError
 from docctl.extensions import db
 from docctl.models import RecoveryCode, User
-from docctl.services import audit
+from docctl.services import audit, organisation
 from docctl.services.context import now, setting
 
 RECOVERY_COUNT = 10
@@ -24,8 +24,11 @@ def is_enabled(user: User) -> bool:
 
 
 def is_required(user: User) -> bool:
-    """Tell whether the organisation requires a second step for the user's role."""
-    return user.role in (setting("MFA_REQUIRED_ROLES") or ())
+    """Tell whether the organisation requires a second step for any of the user's roles."""
+    required = setting("MFA_REQUIRED_ROLES") or ()
+    if isinstance(required, str):   # "admin,controller" from the environment
+        required = required.split(",")
+    return bool(set(user.roles) & {r.strip() for r in required})
 
 
 def must_enrol(user: User) -> bool:
@@ -46,7 +49,7 @@ def pending_secret(user: User) -> str:
 def provisioning_uri(user: User, secret: str) -> str:
     """Return the otpauth:// URI an authenticator app reads."""
     return pyotp.TOTP(secret).provisioning_uri(name=user.username,
-                                               issuer_name=setting("ORG_NAME") or "docctl")
+                                               issuer_name=organisation.name() or "docctl")
 
 
 def qr_svg(uri: str) -> str:

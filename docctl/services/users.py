@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -12,13 +13,14 @@ from sqlalchemy import select
 
 from docctl import dbengine
 from docctl.domain.passwords import Rule, refusal
-from docctl.domain.permissions import Role
-from docctl.domain.textfold import clean_line, nfc
-from docctl.errors import Conflict, Forbidden, NotFound, ValidationError
+from docctl.domain.permissions import Perm, Role, join_roles
+from docctl.domain.textfold import clean_line, has_control_chars, nfc
+from docctl.errors import Conflict, Forbidden, ValidationError
 from docctl.extensions import db
 from docctl.models import ApiToken, Department, User
-from docctl.services import audit, throttle, twofactor
+from docctl.services import audit, departments, organisation, throttle, twofactor
 from docctl.services.context import now, setting
+from docctl.services.documents import require
 
 # argon2id at the OWASP minimum (19 MiB, t=2, p=1): R36's floor. The library default
 # (64 MiB, t=3, p=4) costs ~200 ms per check on a loaded 2-core server, paid at every sign-in
@@ -26,6 +28,10 @@ from docctl.services.context import now, setting
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 _DUMMY_HASH = _hasher.hash("timing-equaliser-not-a-password")
+EMAIL_MAX = 254
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]{2,}$")
+MUST_CHANGE_MESSAGE = _l("An administrator reset your password: sign in on the web and "
+                         "choose a new one first")
 
 
 def hash_password(password: str) -> str:
@@ -49,7 +55,7 @@ _RULE_MESSAGES = {
 def check_password_policy(password: str, *, username: str = "",
                           allow_demo: bool = False) -> None:
     """Refuse short, long, common and context-specific passwords (R38), naming the rule."""
-    rule = refusal(password, username=username, org_name=setting("ORG_NAME") or "",
+    rule = refusal(password, username=username, org_name=organisation.name(),
                    allow_demo=allow_demo)
     if rule is not None:
         raise ValidationError(_RULE_MESSAGES[rule], field="password", rule=rule.value)
@@ -167,67 +173,84 @@ def logout(user: User) -> None:
     db.session.commit()
 
 
-def create_user(actor: User | None, *, username: str, display_name: str, role: str,
-                password: str, department_code: str | None = None,
+def parse_roles(value) -> str:
+    """Return the stored role set for a list (or comma-separated text) of role names."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple, set, frozenset)) or \
+            not all(isinstance(r, str) for r in value):
+        raise ValidationError(_l("Roles must be a list of role names"), field="roles")
+    known = {r.value for r in Role}
+    names = {nfc(r).lower() for r in value}
+    if not names:
+        raise ValidationError(_l("Choose at least one role"), field="roles")
+    if not names <= known:
+        raise ValidationError(_l("Unknown role"), field="roles")
+    return join_roles(names)
+
+
+def clean_email(value) -> str | None:
+    """Return a checked e-mail address, or None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(_l("E-mail address must be text"), field="email")
+    email = nfc(value)
+    if not email:
+        return None
+    if len(email) > EMAIL_MAX or has_control_chars(email) or not _EMAIL.match(email):
+        raise ValidationError(_l("This is not an e-mail address (name@example.vn)"),
+                              field="email")
+    return email
+
+
+def clean_display_name(value) -> str:
+    """Return a checked full name."""
+    shown = clean_line(value, max_len=200) if isinstance(value, str) else ""
+    if not shown:
+        raise ValidationError(_l("Full name is required"), field="name")
+    return shown
+
+
+def department_for(code) -> Department | None:
+    """Return the active department a user is placed in (None when no code is given)."""
+    if code in (None, ""):
+        return None
+    department = departments.find(code if isinstance(code, str) else "")
+    if department is None:
+        raise ValidationError(_l("Unknown department"), field="department")
+    departments.require_active(department)
+    return department
+
+
+def create_user(actor: User | None, *, username: str, display_name: str, role,
+                password: str, department_code: str | None = None, email: str | None = None,
                 demo: bool = False) -> User:
-    """Create an account; usernames are never reused (the demo loader may use its password)."""
-    name = nfc(username).lower()
+    """Create an account with one or more roles; usernames are never reused."""
+    if actor is not None:   # None: the administrator's own command line, or the demo loader
+        require(actor, Perm.MANAGE_USERS)
+    name = nfc(username if isinstance(username, str) else "").lower()
     if not (2 <= len(name) <= 64) or not set(name) <= USERNAME_CHARS or name[0] in "-.":
         raise ValidationError(_l("Username: 2–64 of a–z, 0–9, '.', '_', '-'"),
                               field="username")
-    if role not in {r.value for r in Role}:
-        raise ValidationError(_l("Unknown role"), field="role")
-    shown = clean_line(display_name, max_len=200)
-    if not shown:
-        raise ValidationError(_l("Display name is required"), field="display_name")
+    roles = parse_roles(role)
+    shown = clean_display_name(display_name)
+    address = clean_email(email)
+    if not isinstance(password, str):
+        raise ValidationError(_l("Password must be text"), field="password")
     check_password_policy(password, username=name, allow_demo=demo)
     if find_user(name):
         raise Conflict(_l("This username exists (usernames are never reused)"),
                        field="username")
-    department = None
-    if department_code:
-        department = db.session.scalar(select(Department).where(
-            Department.code == department_code))
-        if department is None:
-            raise ValidationError(_l("Unknown department"), field="department")
-    user = User(username=name, display_name=shown, role=role, department=department,
-                password_hash=hash_password(password), active=True,
-                session_token=secrets.token_hex(16), created_at=now())
+    department = department_for(department_code)
+    user = User(username=name, display_name=shown, role=roles, email=address,
+                department=department, password_hash=hash_password(password), active=True,
+                must_change_password=False, session_token=secrets.token_hex(16),
+                created_at=now())
     db.session.add(user)
     db.session.flush()
     audit.record("user_created", actor, object_type="user", object_id=str(user.id),
-                 details={"username": name, "role": role})
-    db.session.commit()
-    return user
-
-
-def update_user(actor: User, user_id: int, *, role: str | None = None,
-                active: bool | None = None, display_name: str | None = None) -> User:
-    """Change a user's role, name or active flag (never the username)."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound(_l("No such user"))
-    before = {"role": user.role, "active": user.active, "display_name": user.display_name}
-    if role is not None:
-        if role not in {r.value for r in Role}:
-            raise ValidationError(_l("Unknown role"), field="role")
-        user.role = role
-    if display_name is not None:
-        shown = clean_line(display_name, max_len=200)
-        if not shown:
-            raise ValidationError(_l("Display name is required"), field="display_name")
-        user.display_name = shown
-    if active is not None:
-        if user.id == actor.id and not active:
-            raise Conflict(_l("You cannot deactivate yourself"))
-        user.active = active
-    after = {"role": user.role, "active": user.active, "display_name": user.display_name}
-    if after != before:
-        # Any change of rights ends the user's sessions and tokens.
-        user.session_token = secrets.token_hex(16)
-        _revoke_tokens(user)
-        audit.record("user_changed", actor, object_type="user", object_id=str(user.id),
-                     details={"before": before, "after": after})
+                 details={"username": name, "role": roles})
     db.session.commit()
     return user
 
@@ -241,11 +264,20 @@ def change_password(user: User, current: str, new: str) -> None:
         db.session.commit()
         raise Forbidden(_l("The current password is wrong"))
     check_password_policy(new, username=user.username)
+    if verify_password(user, new):
+        raise ValidationError(_l("Choose a password different from the current one"),
+                              field="password")
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     user.session_token = secrets.token_hex(16)
     _revoke_tokens(user)
     audit.record("password_changed", user, object_type="user", object_id=str(user.id))
     db.session.commit()
+
+
+def revoke_tokens(user: User) -> None:
+    """Revoke every API token of the user (the caller commits)."""
+    _revoke_tokens(user)
 
 
 def _revoke_tokens(user: User) -> None:
@@ -269,6 +301,8 @@ def issue_token(username: str, password: str, code: str | None = None, *,
         second_step(user, code, address=address)
     elif twofactor.must_enrol(user):
         raise Forbidden(_l("Your role requires two-step sign-in: set it up on the web first"))
+    if user.must_change_password:
+        raise Forbidden(MUST_CHANGE_MESSAGE, field="password")
     raw = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(raw), created_at=now(),
                             expires_at=now() + timedelta(days=setting("TOKEN_DAYS"))))
@@ -300,5 +334,7 @@ def load_session_user(session_id: str) -> User | None:
 
 def users_with_role(*roles: str) -> list[User]:
     """Return active users holding any of the roles, by name."""
-    return list(db.session.scalars(select(User).where(
-        User.role.in_(roles), User.active.is_(True)).order_by(User.display_name)))
+    wanted = set(roles)
+    # Roles are a comma-separated set: match each user's set, not the column as a whole.
+    return [user for user in db.session.scalars(select(User).where(
+        User.active.is_(True)).order_by(User.display_name)) if wanted & set(user.roles)]

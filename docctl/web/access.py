@@ -9,6 +9,10 @@ from flask_login import current_user
 from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import Forbidden
 from docctl.extensions import login_manager
+from docctl.services.users import MUST_CHANGE_MESSAGE
+
+# Blueprints that answer JSON: an anonymous caller gets 401, not the sign-in page.
+API_BLUEPRINTS = ("api", "audit_api", "admin_api")
 
 
 def public(view):
@@ -24,9 +28,13 @@ def permission_required(perm: Perm):
         def wrapped(*args, **kwargs):
             user = current_actor()
             if user is None:
-                if request.blueprint == "api":
+                if request.blueprint in API_BLUEPRINTS:
                     abort(401)
                 return login_manager.unauthorized()
+            if user.must_change_password and (g.get("api_user") is not None
+                                              or request.blueprint in API_BLUEPRINTS):
+                # Sessions are sent to the password page (web/auth.py); a token gets told.
+                raise Forbidden(MUST_CHANGE_MESSAGE)
             if not has_perm(user.role, perm):
                 raise Forbidden(_l("Your role does not allow this"))
             return view(*args, **kwargs)

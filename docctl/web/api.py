@@ -236,6 +236,7 @@ def document_withdraw(code: str):
 def me():
     user = current_actor()
     return jsonify({"username": user.username, "name": user.display_name, "role": user.role,
+                    "roles": list(user.roles),
                     "can_read_all": has_perm(user.role, Perm.READ_ALL)})
 
 

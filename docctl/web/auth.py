@@ -37,6 +37,25 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.tasks")
 
 
+# What a user whose password an administrator reset may reach before choosing a new one.
+_RESET_ALLOWED = {"auth.password", "auth.logout", "auth.language", "auth.login", "static"}
+
+
+@bp.before_app_request
+def password_gate():
+    """Send a signed-in user whose password was reset to choose a new one first."""
+    if request.endpoint in _RESET_ALLOWED or request.endpoint is None:
+        return None
+    if g.get("api_user") is not None or not current_user.is_authenticated:
+        return None
+    if not current_user.must_change_password:
+        return None
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "password_change_required",
+                        "message": str(users.MUST_CHANGE_MESSAGE)}), 403
+    return redirect(url_for("auth.password"))
+
+
 @bp.before_app_request
 def enrolment_gate():
     """Send a signed-in user whose role requires two-step sign-in to set it up first."""
@@ -68,6 +87,9 @@ def _start_session(user: User, next_url: str | None):
         session["lang"] = lang
     login_user(user, remember=False)
     session["started"] = time.time()
+    if user.must_change_password:
+        flash(_("An administrator reset your password. Choose a new one to continue."), "info")
+        return redirect(url_for("auth.password"))
     if twofactor.must_enrol(user):
         flash(_("Your role requires two-step sign-in. Set it up to continue."), "info")
         return redirect(url_for("auth.two_step"))
@@ -172,12 +194,13 @@ def password():
         except (throttle.Throttled, Forbidden, ValidationError) as exc:
             from docctl.web.labels import error_message
             flash(error_message(exc), "error")
-            return render_template("auth/password.html"), exc.status
+            return render_template("auth/password.html",
+                                   forced=current_actor().must_change_password), exc.status
         logout_user()
         session.clear()
         flash(_("Password changed. Sign in with the new password."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/password.html")
+    return render_template("auth/password.html", forced=current_actor().must_change_password)
 
 
 def _two_step_page(user: User, status: int = 200, codes: list[str] | None = None):

@@ -164,6 +164,13 @@ ACTIONS = {
     "replayed_from_git": _l("Replayed from the git store (verify --repair)"),
     "search_reindexed": _l("Search index rebuilt"),
     "department_created": _l("Department created"),
+    "department_renamed": _l("Department renamed"),
+    "department_deactivated": _l("Department deactivated"),
+    "department_reactivated": _l("Department reactivated"),
+    "user_deactivated": _l("User deactivated"),
+    "user_reactivated": _l("User reactivated"),
+    "password_reset": _l("Password reset by an administrator"),
+    "organisation_changed": _l("Organisation settings changed"),
 }
 
 # What `docctl verify` checked, for its findings.

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from docctl.errors import Conflict, Forbidden, ValidationError
-from docctl.models import AuditEvent, Department
+from docctl.models import AuditEvent, Department, Document
 from docctl.services import departments
 
 
@@ -39,3 +39,72 @@ def test_bad_input_is_refused_naming_the_field(db, users, code, name, field):
 def test_only_administrators_create_departments(db, users, role):
     with pytest.raises(Forbidden):
         departments.create_department(users[role], code="KHTC", name="Phòng Kế hoạch")
+
+
+def test_rename_and_english_name_are_audited(db, users):
+    departments.update_department(users["admin"], "vp", name="Văn phòng Sở",
+                                  name_en="Office")
+    office = departments.get("VP")
+    assert (office.name, office.name_en, office.active) == ("Văn phòng Sở", "Office", True)
+    entry = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "department_renamed"))
+    assert "Văn phòng Sở" in entry.details
+
+
+def test_a_code_is_found_whatever_its_case_or_separators(db, users):
+    departments.create_department(users["admin"], code="P.KHTC", name="Phòng Kế hoạch")
+    assert departments.get("p-khtc").code == "P.KHTC"
+    assert departments.get("pkhtc").code == "P.KHTC"
+    with pytest.raises(Conflict):
+        departments.create_department(users["admin"], code="P_KHTC", name="Trùng")
+
+
+def test_a_deactivated_department_keeps_its_documents_and_is_refused_for_new_ones(
+        db, users, procedure):
+    from docctl.services import documents
+    from docctl.services import users as users_service
+    departments.update_department(users["admin"], "VP", active=False)
+    entry = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "department_deactivated"))
+    assert entry is not None
+    # Existing documents keep showing it.
+    qt01 = db.session.scalar(select(Document).where(Document.code == "QT-01"))
+    assert qt01.department.code == "VP" and not qt01.department.active
+    assert "VP" not in [d.code for d in departments.list_departments(active_only=True)]
+    with pytest.raises(ValidationError) as refused:
+        documents.register_document(users["controller"], {
+            "type": "procedure", "title": "Quy trình mới", "department": "VP"})
+    assert refused.value.details["field"] == "department"
+    with pytest.raises(ValidationError):
+        users_service.create_user(users["admin"], username="moi", display_name="Mới",
+                                  role=["staff"], password="mot mat khau du dai",
+                                  department_code="VP")
+    # Reactivated, it is offered again.
+    departments.update_department(users["admin"], "VP", active=True)
+    documents.register_document(users["controller"], {
+        "type": "procedure", "title": "Quy trình mới", "department": "VP"})
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"name": "  "}, "name"), ({"name": 12}, "name"), ({"name_en": ["x"]}, "name_en"),
+    ({"active": "no"}, "active"),
+])
+def test_bad_changes_are_refused_and_nothing_changes(db, users, changes, field):
+    with pytest.raises(ValidationError) as refused:
+        departments.update_department(users["admin"], "VP", **changes)
+    assert refused.value.details["field"] == field
+    db.session.rollback()
+    office = departments.get("VP")
+    assert (office.name, office.active) == ("Văn phòng", True)
+
+
+def test_only_administrators_change_departments(db, users):
+    with pytest.raises(Forbidden):
+        departments.update_department(users["controller"], "VP", active=False)
+
+
+def test_a_refused_rename_leaves_nothing_set_even_before_rollback(db, users):
+    with pytest.raises(ValidationError):
+        departments.update_department(users["admin"], "VP", name="Tên mới", name_en=7)
+    office = departments.get("VP")
+    assert office.name == "Văn phòng" and office not in db.session.dirty
