@@ -13,11 +13,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from docctl import dbengine
 from docctl.domain import numbering
 from docctl.domain.lifecycle import Status
 from docctl.domain.permissions import Perm
 from docctl.domain.textfold import code_key
-from docctl.errors import DocctlError, NotFound
+from docctl.errors import DocctlError
 from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, ImportRun, Revision, User
 from docctl.office import sheets
@@ -285,7 +286,9 @@ def begin(actor: User, source_name: str) -> ImportRun:
     db.session.flush()
     audit.record("import_started", actor, object_type="import", object_id=str(run.id),
                  details={"source": source_name[:300]})
-    db.session.commit()
+    # Keep the row readable without a new transaction: the caller hands its id to a thread
+    # that writes next, and must not hold SQLite's write lock meanwhile.
+    dbengine.end_keeping_objects(db.session())
     return run
 
 
@@ -381,31 +384,3 @@ def _finish(actor: User, run_id: int, plan: Plan) -> None:
     audit.record("import_finished", actor, object_type="import", object_id=str(run_id),
                  details={"imported": run.done, **counts, "state": run.state})
     db.session.commit()
-
-
-def run_status(actor: User, run_id: int) -> dict:
-    """Return an import run's progress and, once finished, its report."""
-    require(actor, IMPORT_PERM)
-    run = db.session.get(ImportRun, run_id)
-    if run is None or (run.actor_id != actor.id and not has_import_rights(actor)):
-        raise NotFound(_l("No such import"))
-    return {"id": run.id, "state": run.state, "total": run.total, "done": run.done,
-            "source": run.source_name,
-            "report": json.loads(run.report or "[]") if run.state != "running" else None}
-
-
-def has_import_rights(actor: User) -> bool:
-    """Tell whether the user may import (and read other people's import runs)."""
-    from docctl.domain.permissions import has_perm
-    return has_perm(actor.role, IMPORT_PERM)
-
-
-def mark_abandoned(run_id: int, why: str) -> None:
-    """Close a run whose worker could not go on (the thread died of an error)."""
-    run = db.session.get(ImportRun, run_id)
-    if run is not None and run.state == "running":
-        run.state, run.finished_at = "failed", now()
-        run.report = json.dumps([{"row": None, "file": None, "code": None, "action": "error",
-                                  "issue": None, "amendment": None, "effective_date": None,
-                                  "message": why}], ensure_ascii=False)
-        db.session.commit()
