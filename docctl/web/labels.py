@@ -39,6 +39,7 @@ MEANINGS = {
     "reviewed": _l("Reviewed by"),
     "approved": _l("Approved by"),
     "withdrawn": _l("Withdrawn by"),
+    "imported": _l("Imported (from the existing system) by"),
 }
 
 DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned")}
@@ -164,6 +165,9 @@ ACTIONS = {
     "replayed_from_git": _l("Replayed from the git store (verify --repair)"),
     "search_reindexed": _l("Search index rebuilt"),
     "department_created": _l("Department created"),
+    "import_started": _l("Import started"),
+    "document_imported": _l("Imported from the existing system"),
+    "import_finished": _l("Import finished"),
 }
 
 # What `docctl verify` checked, for its findings.
