@@ -37,6 +37,7 @@ bench: $(STAMP_RUN) translations
 	$(BIN)/python bench/copies_bench.py
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/audit_bench.py
+	$(BIN)/python bench/import_bench.py
 
 # Forget the install stamps (the next run reinstalls); never touches data.
 clean:
