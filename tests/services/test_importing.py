@@ -207,3 +207,22 @@ def db_count() -> int:
 def test_list_rows_fixture_has_parents_before_children():
     rows = agency_rows()
     assert rows[1][1] == "QT-01" and rows[2][8] == "QT-01"
+
+
+def test_imported_documents_read_like_any_other(users, folder, login_as):
+    """Staff find an imported form and download its controlled copy; pages render."""
+    _import(users["controller"], folder)
+    staff = login_as("staff")
+    assert staff.get("/documents/BM-01-01").status_code == 200
+    page = staff.get("/documents/QT-01/revisions/1")
+    assert page.status_code == 200
+    copy = staff.get("/documents/BM-01-01/revisions/1/download")
+    assert copy.status_code == 200 and copy.data[:2] == b"PK"
+    auditor = login_as("auditor")
+    assert auditor.get("/documents/QT-01").status_code == 200
+    assert auditor.get("/documents/QT-01/revisions/1").status_code == 200
+    assert auditor.get("/audit/documents/QT-01/timeline").status_code == 200
+    evidence = auditor.get("/audit/documents/QT-01/evidence")
+    assert evidence.status_code == 200
+    api = auditor.get("/api/v1/documents/QT-01/revisions/1")
+    assert api.status_code == 200
