@@ -118,7 +118,7 @@ def _looks_like_list(name: str, data: bytes) -> bool:
     except DocctlError:
         return name.lower().endswith(".csv")   # an unreadable CSV is still meant as the list
     for values in sheet.rows[:50]:
-        named = {masterlist._column_of(v) for v in values}
+        named = {masterlist.column_of(v) for v in values}
         if len(named & set(masterlist.REQUIRED)) >= 2:
             return True
     return False

@@ -101,6 +101,12 @@ def start_in_background(actor: User, source_name: str, token: str) -> ImportRun:
     from flask import current_app
 
     path = staged(actor, token)
+    claimed = f"{path}.{secrets.token_hex(4)}"
+    try:
+        os.rename(path, claimed)   # atomic: a second click finds nothing to start
+    except FileNotFoundError:
+        raise NotFound(_l("This upload has expired: upload the .zip again")) from None
+    path = claimed
     run = begin(actor, source_name)
     app = current_app._get_current_object()
     thread = threading.Thread(target=_work, args=(app, actor.id, run.id, source_name, path),

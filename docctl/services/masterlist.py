@@ -118,7 +118,7 @@ def _header_word(value) -> str:
     return " ".join(text.split())
 
 
-def _column_of(value) -> str | None:
+def column_of(value) -> str | None:
     word = _header_word(value)
     if word in HEADER_NAMES:
         return HEADER_NAMES[word]
@@ -134,7 +134,7 @@ def _find_header(sheet: sheets.Sheet) -> tuple[int, dict[str, int]]:
     for index, values in enumerate(sheet.rows[:50]):
         columns: dict[str, int] = {}
         for position, value in enumerate(values):
-            column = _column_of(value)
+            column = column_of(value)
             if column and column not in columns:
                 columns[column] = position
         if all(a in columns for a in ANCHORS):

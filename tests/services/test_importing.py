@@ -4,6 +4,7 @@ import json
 from datetime import date
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from docctl.errors import Forbidden
@@ -12,6 +13,13 @@ from docctl.models import AuditEvent, Document, ImportRun, Intent, Revision, Sig
 from docctl.services import importing, importsource, indexing, publishing, signatures
 from docctl.services.context import store
 from tests.fixtures.agency import agency_rows, write_agency
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Read the messages in English here (the pages' Vietnamese is tested in tests/web)."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

@@ -4,12 +4,20 @@ import unicodedata
 from datetime import date, datetime
 
 import pytest
+from flask_babel import force_locale
 
 from docctl.services import importing, importsource, masterlist
 from tests.fixtures.agency import HEADER, agency_rows, list_csv, list_xlsx, write_agency
 
 TODAY = date(2026, 12, 7)
 DEPARTMENTS = [("VP", "Văn phòng", "Office"), ("QLKH", "Phòng Quản lý khoa học", None)]
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Read the messages in English here (the pages' Vietnamese is tested in tests/web)."""
+    with force_locale("en"):
+        yield
 
 
 @pytest.fixture

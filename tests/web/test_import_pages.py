@@ -2,6 +2,7 @@
 
 import io
 import re
+import stat
 import time
 import zipfile
 
@@ -84,19 +85,28 @@ def test_preview_highlights_errors(secretary, tmp_path):
 
 def _zip(entries: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in entries.items():
-            archive.writestr(name, content)
+            if name.startswith("link:"):
+                info = zipfile.ZipInfo(name[5:])
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                archive.writestr(info, content)
+            else:
+                archive.writestr(name, content)
     return out.getvalue()
 
 
 @pytest.mark.parametrize("entries,words", [
-    ({"../evil.docx": b"x"}, "leading out"),
-    ({"/etc/passwd": b"x"}, "absolute path"),
-    ({"inner.zip": b"PK"}, "another archive"),
-    ({f"f{i}.txt": b"" for i in range(10_000)}, "entries"),
+    ({"../evil.docx": b"x"}, "trỏ ra ngoài"),
+    ({"/etc/passwd": b"x"}, "đường dẫn tuyệt đối"),
+    ({"inner.zip": b"PK"}, "tệp nén khác"),
+    ({f"f{i}.txt": b"" for i in range(10_000)}, "10000 mục"),
+    ({"bomb.docx": b"\0" * (4 * 1024 * 1024)}, "lớn bất thường"),
+    ({"link:QT-01.docx": b"/etc/passwd"}, "liên kết"),
+    ({"a\\..\\..\\evil.docx": b"x"}, "trỏ ra ngoài"),
 ])
 def test_hostile_zips_are_refused_with_their_reason(secretary, entries, words):
+    """Each refusal names its reason (in Vietnamese, the default language)."""
     response = upload(secretary, _zip(entries))
     assert response.status_code in (413, 415), response.status_code
     assert words in response.get_data(as_text=True)
