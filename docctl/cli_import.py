@@ -8,9 +8,12 @@ from flask.cli import with_appcontext
 
 
 def _table(rows: list[dict]) -> None:
+    from docctl.services import organisation
+
     for row in rows:
         number = "-" if row["row"] is None else str(row["row"])
-        label = "" if row["issue"] is None else f"{row['issue']:02d}.{row['amendment'] or 0:02d}"
+        label = "" if row["issue"] is None else organisation.label(row["issue"],
+                                                                   row["amendment"] or 0)
         when = row["effective_date"] or ""
         if when:
             year, month, day = when.split("-")

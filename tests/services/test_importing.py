@@ -234,3 +234,17 @@ def test_imported_documents_read_like_any_other(users, folder, login_as):
     assert evidence.status_code == 200
     api = auditor.get("/api/v1/documents/QT-01/revisions/1")
     assert api.status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8"])
+def test_csv_master_list_gives_the_same_plan(users, tmp_path, encoding):
+    from tests.fixtures.agency import list_csv
+    rows = agency_rows()
+    xlsx = importing.dry_run(users["controller"], importsource.from_folder(
+        str(write_agency(tmp_path / "x", rows))))
+    csv_folder = write_agency(tmp_path / "c", rows, list_name="danh_muc.csv",
+                              list_bytes=list_csv(rows, encoding=encoding))
+    csv = importing.dry_run(users["controller"], importsource.from_folder(str(csv_folder)))
+    assert csv.ok, [r.as_json() for r in csv.rows]
+    strip = [{k: v for k, v in r.as_json().items() if k != "row"} for r in xlsx.rows]
+    assert [{k: v for k, v in r.as_json().items() if k != "row"} for r in csv.rows] == strip
