@@ -14,13 +14,21 @@ import time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from docctl import dbengine
 from docctl.domain.permissions import has_perm
 from docctl.errors import DocctlError, NotFound
 from docctl.extensions import db
 from docctl.models import ImportRun, User
 from docctl.services.context import now
 from docctl.services.documents import require
-from docctl.services.importing import IMPORT_PERM, begin, carry_out
+from docctl.services.importing import (
+    IMPORT_PERM,
+    begin,
+    carry_out,
+    hold_run,
+    release_run,
+    worker_gone,
+)
 
 log = logging.getLogger(__name__)
 STAGED_HOURS = 24
@@ -32,6 +40,14 @@ def run_status(actor: User, run_id: int) -> dict:
     run = db.session.get(ImportRun, run_id)
     if run is None or (run.actor_id != actor.id and not has_import_rights(actor)):
         raise NotFound(_l("No such import"))
+    if run.state == "running" and worker_gone(run_id):
+        # Its worker died (a restart, a killed process): say so instead of "running" forever.
+        db.session.rollback()
+        with dbengine.immediate():
+            mark_abandoned(run_id, str(_l("The import was interrupted before it finished "
+                                          "(the server stopped?): run it again; documents "
+                                          "already imported are skipped")))
+        run = db.session.get(ImportRun, run_id)
     status = {"id": run.id, "state": run.state, "total": run.total, "done": run.done,
               "source": run.source_name,
               "report": json.loads(run.report or "[]") if run.state != "running" else None}
@@ -108,14 +124,16 @@ def start_in_background(actor: User, source_name: str, token: str) -> ImportRun:
         raise NotFound(_l("This upload has expired: upload the .zip again")) from None
     path = claimed
     run = begin(actor, source_name)
+    fd = hold_run(run.id)   # the thread holds it from here to its end
     app = current_app._get_current_object()
-    thread = threading.Thread(target=_work, args=(app, actor.id, run.id, source_name, path),
+    thread = threading.Thread(target=_work, args=(app, actor.id, run.id, source_name, path,
+                                                  fd),
                               name=f"docctl-import-{run.id}", daemon=True)
     thread.start()
     return run
 
 
-def _work(app, actor_id: int, run_id: int, source_name: str, path: str) -> None:
+def _work(app, actor_id: int, run_id: int, source_name: str, path: str, fd: int) -> None:
     from docctl.services import importsource
 
     with app.app_context():
@@ -124,11 +142,22 @@ def _work(app, actor_id: int, run_id: int, source_name: str, path: str) -> None:
                 data = handle.read()
             os.unlink(path)
             actor = db.session.get(User, actor_id)
-            carry_out(actor, run_id, importsource.from_zip(source_name, data))
+            source = importsource.from_zip(source_name, data)
         except Exception as exc:   # the thread must close its run, whatever happened
-            db.session.rollback()
-            log.exception("import run %s stopped", run_id)
-            why = exc.message if isinstance(exc, DocctlError) else _("unexpected error")
-            mark_abandoned(run_id, str(_l("The import stopped: %(why)s", why=why)))
+            release_run(run_id, fd)
+            _stopped(run_id, exc)
+            return
+        try:
+            carry_out(actor, run_id, source, lock_fd=fd)
+        except Exception as exc:
+            _stopped(run_id, exc)
         finally:
             db.session.remove()
+
+
+def _stopped(run_id: int, exc: Exception) -> None:
+    db.session.rollback()
+    log.exception("import run %s stopped", run_id)
+    why = exc.message if isinstance(exc, DocctlError) else _("unexpected error")
+    mark_abandoned(run_id, str(_l("The import stopped: %(why)s", why=why)))
+    db.session.remove()

@@ -129,3 +129,24 @@ def test_staff_and_auditors_cannot_import(login_as, users):
 
 def test_status_of_another_run_is_not_found(secretary):
     assert secretary.get("/import/999/status").status_code == 404
+
+
+def test_a_run_whose_worker_died_says_so(secretary, users):
+    """A run left 'running' by a dead process (its lock is free) is reported interrupted."""
+    from docctl.services import importing
+    run = importing.begin(users["controller"], "agency.zip")
+    db.session.rollback()
+    status = secretary.get(f"/import/{run.id}/status").get_json()
+    assert status["state"] == "failed"
+    assert "gián đoạn" in status["report"][0]["message"]
+
+
+def test_a_run_at_work_stays_running(secretary, users):
+    from docctl.services import importing
+    run = importing.begin(users["controller"], "agency.zip")
+    db.session.rollback()
+    fd = importing.hold_run(run.id)   # as its worker does
+    try:
+        assert secretary.get(f"/import/{run.id}/status").get_json()["state"] == "running"
+    finally:
+        importing.release_run(run.id, fd)
