@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,13 +18,12 @@ from docctl.domain import numbering
 from docctl.domain.lifecycle import Status
 from docctl.domain.permissions import Perm
 from docctl.domain.textfold import code_key
-from docctl.errors import Conflict, DocctlError
+from docctl.errors import DocctlError
 from docctl.extensions import db
-from docctl.flock import try_flock
 from docctl.models import Department, Document, DraftFile, ImportRun, Revision, User
 from docctl.office import sheets
 from docctl.office.printed import read_printed
-from docctl.services import audit, documents, masterlist, publishing, uploads
+from docctl.services import audit, documents, importlock, masterlist, publishing, uploads
 from docctl.services import printed as printed_check
 from docctl.services.context import now, today
 from docctl.services.documents import require
@@ -295,37 +292,6 @@ def begin(actor: User, source_name: str) -> ImportRun:
     return run
 
 
-def run_lock_path(run_id: int) -> str:
-    """Return the lock file its worker holds while a run is at work."""
-    from flask import current_app
-    return os.path.join(current_app.config["INSTANCE_DIR"], "locks", "imports",
-                        f"{int(run_id)}.lock")
-
-
-def hold_run(run_id: int) -> int:
-    """Take a run's lock (held by its worker until it ends); raise Conflict if held."""
-    fd = try_flock(run_lock_path(run_id))
-    if fd is None:
-        raise Conflict(_l("This import is already at work"))
-    return fd
-
-
-def release_run(run_id: int, fd: int) -> None:
-    """Let go of a run's lock."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(run_lock_path(run_id))
-    os.close(fd)
-
-
-def worker_gone(run_id: int) -> bool:
-    """Tell whether a running run has lost its worker (its lock is free: the process died)."""
-    fd = try_flock(run_lock_path(run_id))
-    if fd is None:
-        return False
-    release_run(run_id, fd)
-    return True
-
-
 def carry_out(actor: User, run_id: int, source: Source,
               progress: Callable[[int, int], None] | None = None,
               lock_fd: int | None = None) -> Plan:
@@ -335,11 +301,11 @@ def carry_out(actor: User, run_id: int, source: Source,
     rest are untouched (or left registered for the next run to finish), and the report
     says which. lock_fd: the run's lock, when the caller took it already.
     """
-    fd = lock_fd if lock_fd is not None else hold_run(run_id)
+    fd = lock_fd if lock_fd is not None else importlock.hold_run(run_id)
     try:
         return _carry_out(actor, run_id, source, progress)
     finally:
-        release_run(run_id, fd)
+        importlock.release_run(run_id, fd)
 
 
 def _carry_out(actor: User, run_id: int, source: Source,

@@ -21,14 +21,8 @@ from docctl.extensions import db
 from docctl.models import ImportRun, User
 from docctl.services.context import now
 from docctl.services.documents import require
-from docctl.services.importing import (
-    IMPORT_PERM,
-    begin,
-    carry_out,
-    hold_run,
-    release_run,
-    worker_gone,
-)
+from docctl.services.importing import IMPORT_PERM, begin, carry_out
+from docctl.services.importlock import hold_run, release_run, worker_gone
 
 log = logging.getLogger(__name__)
 STAGED_HOURS = 24

@@ -248,3 +248,25 @@ def test_csv_master_list_gives_the_same_plan(users, tmp_path, encoding):
     assert csv.ok, [r.as_json() for r in csv.rows]
     strip = [{k: v for k, v in r.as_json().items() if k != "row"} for r in xlsx.rows]
     assert [{k: v for k, v in r.as_json().items() if k != "row"} for r in csv.rows] == strip
+
+
+def test_printed_metadata_disagreeing_is_a_warning_kept_with_the_revision(users, folder,
+                                                                         monkeypatch):
+    """What the file prints about itself (services.printed) is warned, not refused."""
+    from docctl.services import printed
+
+    seen = []
+
+    def check(found, *, code, issue, amendment, effective_date=None):
+        seen.append((code, issue, amendment, effective_date))
+        return ["Tệp ghi Lần ban hành 01, sổ đăng ký ghi 03"] if code == "QT-01" else []
+
+    monkeypatch.setattr(printed, "check", check)
+    plan = importing.dry_run(users["controller"], importsource.from_folder(str(folder)))
+    row = next(r for r in plan.rows if r.code == "QT-01")
+    assert row.action == "import" and "sổ đăng ký ghi 03" in row.message
+    assert ("QT-01", 3, 1, date(2026, 1, 26)) in seen
+    _import(users["controller"], folder)
+    revision = Document.query.filter_by(code_key="qt01").one().revisions[0]
+    assert json.loads(revision.printed)["warnings"] == [
+        "Tệp ghi Lần ban hành 01, sổ đăng ký ghi 03"]

@@ -142,11 +142,11 @@ def test_a_run_whose_worker_died_says_so(secretary, users):
 
 
 def test_a_run_at_work_stays_running(secretary, users):
-    from docctl.services import importing
+    from docctl.services import importing, importlock
     run = importing.begin(users["controller"], "agency.zip")
     db.session.rollback()
-    fd = importing.hold_run(run.id)   # as its worker does
+    fd = importlock.hold_run(run.id)   # as its worker does
     try:
         assert secretary.get(f"/import/{run.id}/status").get_json()["state"] == "running"
     finally:
-        importing.release_run(run.id, fd)
+        importlock.release_run(run.id, fd)
