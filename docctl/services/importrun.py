@@ -13,6 +13,7 @@ import time
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from docctl import dbengine
 from docctl.domain.permissions import has_perm
@@ -47,6 +48,15 @@ def run_status(actor: User, run_id: int) -> dict:
               "report": json.loads(run.report or "[]") if run.state != "running" else None}
     db.session.rollback()   # a poll only reads: let the import's writer go on at once
     return status
+
+
+def recent(actor: User, limit: int = 10) -> list[ImportRun]:
+    """Return the latest import runs, newest first (to find one's way back to a run)."""
+    require(actor, IMPORT_PERM)
+    runs = list(db.session.scalars(select(ImportRun).order_by(ImportRun.id.desc())
+                                   .limit(limit)))
+    db.session.rollback()   # a page only reads: hold no lock an import thread needs
+    return runs
 
 
 def has_import_rights(actor: User) -> bool:

@@ -27,7 +27,7 @@ def _view_rows(plan: importing.Plan) -> list[dict]:
 @bp.route("", methods=["GET"])
 @permission_required(importing.IMPORT_PERM)
 def start():
-    return render_template("importing/start.html")
+    return render_template("importing/start.html", runs=importrun.recent(current_actor()))
 
 
 @bp.route("/preview", methods=["POST"])
@@ -45,7 +45,7 @@ def preview():
         token = importrun.stage(user, data) if plan.counts()["import"] else None
     except DocctlError as exc:
         flash(error_message(exc), "error")
-        return render_template("importing/start.html"), exc.status
+        return render_template("importing/start.html", runs=importrun.recent(user)), exc.status
     return render_template("importing/preview.html", plan=plan, rows=_view_rows(plan),
                            counts=plan.counts(), token=token, name=name)
 

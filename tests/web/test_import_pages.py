@@ -68,6 +68,8 @@ def test_upload_preview_confirm_progress_report(secretary, tmp_path, app):
     report = secretary.get(f"/import/{run_id}").get_data(as_text=True)
     assert "Import report" in report or "Báo cáo" in report
     assert "BM-02-02" in report
+    # The start page leads back to the run.
+    assert f"/import/{run_id}" in secretary.get("/import").get_data(as_text=True)
     # The staged zip is gone once imported; confirming it again is refused.
     again = secretary.post("/import/confirm", data={
         "csrf_token": csrf_token(secretary), "token": token, "name": "agency.zip"})
