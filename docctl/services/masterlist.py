@@ -62,8 +62,10 @@ TYPE_NAMES = {
 }
 
 _EXCEL_EPOCH = date(1899, 12, 30)
-_DMY = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})$")
-_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# A time after the day (a date column exported from Excel as text) is dropped.
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+_DMY = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})" + _TIME + "$")
+_YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + "$")
 
 
 class ListError(DocctlError):

@@ -74,7 +74,8 @@ def test_types_in_both_languages(app, kind, expected):
     (datetime(2026, 1, 26), date(2026, 1, 26)), (46048, date(2026, 1, 26)),
     ("26/01/2026", date(2026, 1, 26)), ("26-1-2026", date(2026, 1, 26)),
     ("2026-01-26", date(2026, 1, 26)), ("46048", date(2026, 1, 26)),
-    ("5.3.2024", date(2024, 3, 5))])
+    ("5.3.2024", date(2024, 3, 5)), ("2026-01-26 00:00:00", date(2026, 1, 26)),
+    ("26/01/2026 00:00", date(2026, 1, 26))])
 def test_dates_as_agencies_type_them(app, value, expected):
     entry = read(list_xlsx([row(effective=value)])).entries[0]
     assert not entry.errors, errors(entry)
