@@ -38,6 +38,7 @@ bench: $(STAMP_RUN) translations
 	$(BIN)/python bench/stamp_overlap.py
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/audit_bench.py
+	$(BIN)/python bench/import_bench.py
 
 # Forget the install stamps (the next run reinstalls); never touches data.
 clean:

@@ -90,6 +90,8 @@ def _base_trailers(revision: Revision, action: str) -> list[tuple[str, str]]:
 def commit_files(kind: str, document: Document, revision: Revision, payload: dict,
                  actor: User | None) -> CommitSpec:
     """Return the commit that records one intent in git."""
+    if kind == "import":
+        return import_commit(document, revision, payload, actor)
     label = revision_label(revision.number)
     if kind == "publish":
         approved_at = _local(datetime.fromisoformat(payload["signed_at"]))
@@ -156,3 +158,50 @@ def commit_files(kind: str, document: Document, revision: Revision, payload: dic
                           trailers=trailers)
     raise ValueError(f"unknown intent kind {kind}")
 
+
+
+def import_commit(document: Document, revision: Revision, payload: dict,
+                  actor: User) -> CommitSpec:
+    """Return the commit of an imported revision: in force at its own numbers and date.
+
+    The importer signs "imported"; the original approver is a name from the agency's list,
+    recorded as text, never as a docctl approval.
+    """
+    from docctl.services import organisation
+
+    imported_at = _local(datetime.fromisoformat(payload["signed_at"]))
+    label = organisation.label(revision.issue, revision.amendment)
+    origin = {"approver": revision.origin_approver,
+              "approved_on": revision.origin_approved_on.isoformat()
+              if revision.origin_approved_on else None}
+    rev_json = revision_facts(
+        revision, "effective", approver=None, approved_at=None,
+        effective_date=payload["effective_date"],
+        extra={"label": label, "issue": revision.issue, "amendment": revision.amendment,
+               "prepared_by": None,
+               "imported": {"by": _who(actor), "at": imported_at, "run": payload["run_id"],
+                            "meaning": "imported"},
+               "original_approval": origin})
+    files = {layout.DOCUMENT_JSON: _json(document_facts(document, "effective",
+                                                        revision.number)),
+             layout.REVISION_JSON: _json(rev_json),
+             layout.source_name(revision.media): revision_bytes(revision),
+             layout.CONTENT: revision.text.encode()}
+    original = original_bytes(revision)
+    if original is not None:
+        files[layout.ORIGINAL_DOC] = original
+    trailers = [("Docctl-Document", document.code), ("Docctl-Revision", str(revision.number)),
+                ("Docctl-Action", "import"), ("Revision-Label", label),
+                ("Issue", str(revision.issue)), ("Amendment", str(revision.amendment)),
+                ("Imported-By", _who(actor)), ("Imported-At", imported_at),
+                ("Import-Run", str(payload["run_id"]))]
+    if origin["approver"]:
+        trailers.append(("Original-Approver", origin["approver"]))
+    if origin["approved_on"]:
+        trailers.append(("Original-Approved-On", origin["approved_on"]))
+    trailers += [("Effective-Date", payload["effective_date"]),
+                 ("Content-SHA256", revision.sha256)]
+    return CommitSpec(subject=f'{document.code} r{revision.number}: import "{document.title}"',
+                      body=f"Imported from the existing system: {label}.", files=files,
+                      trailers=trailers, tag=payload["tag"],
+                      tag_message=f"{document.code} r{revision.number} imported {imported_at}")

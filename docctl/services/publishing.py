@@ -313,6 +313,8 @@ def finish(intent: Intent, sha: str) -> bool:
             _make_effective(revision, at, actor, sha)
     elif intent.kind == "take_effect":
         _make_effective(revision, at, None, sha)
+    elif intent.kind == "import":
+        _finish_import(revision, at, actor, sha, payload)
     elif intent.kind == "withdraw":
         revision.status = next_status(revision.status, Action.WITHDRAW)
         revision.ended_at, revision.ended_reason = at, payload["reason"]
@@ -330,6 +332,46 @@ def finish(intent: Intent, sha: str) -> bool:
                      details={"commit": sha}, reason=payload["reason"])
     db.session.commit()
     return True
+
+
+def publish_imported(actor: User, revision: Revision, *, run_id: int) -> Revision:
+    """Publish an imported draft in force at its own numbers and date, signed "imported".
+
+    The same unit of work as an approval (intent, commit, database), without a docctl
+    approval: whoever approved it in the agency's old system is text on the revision.
+    """
+    require(actor, Perm.REGISTER)
+    if revision.status != Status.DRAFT or revision.import_run_id is None or \
+            revision.effective_date is None or revision.effective_date > today():
+        raise ValidationError(_l("Only an imported draft already in force can be published "
+                                 "this way"))
+    revision_bytes(revision)   # the bytes still match their hash
+    payload = {"signer_id": actor.id, "signed_at": now().isoformat(),
+               "effective_date": revision.effective_date.isoformat(), "run_id": run_id,
+               "tag": layout.revision_tag(revision.document.slug, revision.number)}
+    intent = _run(actor, "import", revision.document, revision, payload)
+    return db.session.get(Revision, intent.revision_id)
+
+
+def _finish_import(revision: Revision, at: datetime, actor: User, sha: str,
+                   payload: dict) -> None:
+    document = revision.document
+    revision.status = Status.EFFECTIVE   # imported in force: no review or approval here
+    revision.effective_date = date.fromisoformat(payload["effective_date"])
+    revision.effective_at = at
+    revision.commit_sha, revision.tag = sha, payload["tag"]
+    db.session.add(signatures.build(actor, revision, "imported", at, "import"))
+    draft = db.session.get(DraftFile, revision.id)
+    if draft is not None:
+        db.session.delete(draft)
+    document.status = "effective"
+    db.session.add(IndexJob(document_id=document.id, revision_id=revision.id, action="index",
+                            created_at=at))
+    audit.record("document_imported", actor, document=document, revision=revision,
+                 details={"commit": sha, "run": payload["run_id"], "issue": revision.issue,
+                          "amendment": revision.amendment,
+                          "effective_date": payload["effective_date"],
+                          "original_approver": revision.origin_approver})
 
 
 def _make_effective(revision: Revision, at: datetime, actor: User | None, sha: str) -> None:

@@ -222,7 +222,9 @@ def _check_signatures(revisions: dict) -> list[Finding]:
             found.append(Finding("signature", f"signature {signature.id} ({signature.meaning} by "
                                               f"{signature.username}) on {where}: seal does not "
                                               "verify (altered or moved)", code))
-        if signature.meaning == "approved":
+        # An imported revision's accountable signature is the importer's ("imported"):
+        # its approval happened outside docctl and is recorded as text, never as a signature.
+        if signature.meaning in ("approved", "imported"):
             approvals[signature.revision_id].append(signature)
     for revision in revisions.values():
         if revision.status not in CONTROLLED:

@@ -39,6 +39,7 @@ MEANINGS = {
     "reviewed": _l("Reviewed by"),
     "approved": _l("Approved by"),
     "withdrawn": _l("Withdrawn by"),
+    "imported": _l("Imported (from the existing system) by"),
 }
 
 DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned")}
@@ -171,6 +172,9 @@ ACTIONS = {
     "user_reactivated": _l("User reactivated"),
     "password_reset": _l("Password reset by an administrator"),
     "organisation_changed": _l("Organisation settings changed"),
+    "import_started": _l("Import started"),
+    "document_imported": _l("Imported from the existing system"),
+    "import_finished": _l("Import finished"),
 }
 
 # What `docctl verify` checked, for its findings.
