@@ -111,7 +111,10 @@ def test_fresh_instance_admin_secretary_import_staff_copy(fresh, browser, tmp_pa
     shot(admin, tmp_path, "03-admin-users")
     admin.goto(f"{base}/")
     assert admin.locator(".setup-steps li.done").count() == 2
-    assert admin.locator(".setup-steps a[href$='/import']").count() == 1
+    # The admin may not import (it is the secretary's work): no link to a refusal.
+    assert admin.locator(".setup-steps a[href$='/import']").count() == 0
+    assert "thư ký ISO" in admin.locator(".setup-steps li.todo").inner_text()
+    assert admin.goto(f"{base}/import").status == 403
 
     # The secretary: her first sign-in, then the agency folder as a .zip, dry run, import.
     secretary = sign_in(browser, base, "thuha", SECRETARY_PASSWORD)
@@ -127,7 +130,7 @@ def test_fresh_instance_admin_secretary_import_staff_copy(fresh, browser, tmp_pa
     folder = write_agency(tmp_path / "Hệ thống tài liệu xã An Bình", rows)
     archive = tmp_path / "he-thong-tai-lieu.zip"
     archive.write_bytes(zip_folder(folder))
-    secretary.click("nav.main-nav a[href$='/import']")     # the menu leads to the import
+    secretary.click("nav.main-nav >> text=Nhập tài liệu")   # the menu leads to the import
     secretary.wait_for_url(f"{base}/import")
     shot(secretary, tmp_path, "04-import-start")
     secretary.set_input_files("#f-archive", str(archive))
