@@ -89,6 +89,7 @@ def test_fresh_instance_admin_secretary_import_staff_copy(fresh, browser, tmp_pa
     assert admin.locator(".setup-steps li.todo").count() == 3
     shot(admin, tmp_path, "01-admin-checklist")
     admin.click(".setup-steps a[href$='/admin/departments']")
+    assert admin.locator("label[for=f-name]").inner_text() == "Tên đơn vị"   # not a person's
     admin.fill("#f-code", "VP")
     admin.fill("#f-name", "Văn phòng")
     admin.fill("#f-name_en", "Office")
