@@ -8,6 +8,12 @@ from docctl.models import Document, Revision
 from docctl.office.printed import Printed
 
 
+class NumbersRefused(ValidationError):
+    """The issue/amendment asked for cannot be given (422: well-formed, not acceptable)."""
+
+    status = 422
+
+
 def _number(value, field: str, low: int) -> int:
     """Return a typed issue or amendment number within its range, or refuse it."""
     try:
@@ -15,9 +21,9 @@ def _number(value, field: str, low: int) -> int:
     except (TypeError, ValueError):
         number = -1
     if not low <= number <= ISSUE_MAX:
-        raise ValidationError(_l("%(field)s must be a number from %(low)s to %(high)s",
-                                 field=_FIELD_NAMES[field], low=low, high=ISSUE_MAX),
-                              field=field)
+        raise NumbersRefused(_l("%(field)s must be a number from %(low)s to %(high)s",
+                                field=_FIELD_NAMES[field], low=low, high=ISSUE_MAX),
+                             field=field)
     return number
 
 
@@ -29,8 +35,8 @@ def change(value) -> Change | None:
     if value in (None, ""):
         return None
     if str(value) not in Change._value2member_map_:
-        raise ValidationError(_l("Choose amendment or new issue for this revision"),
-                              field="change")
+        raise NumbersRefused(_l("Choose amendment or new issue for this revision"),
+                             field="change")
     return Change(str(value))
 
 
@@ -41,14 +47,14 @@ def for_upload(document: Document, draft: Revision | None, chosen: Change | None
     explicit = issue not in (None, "") or amendment not in (None, "")
     if before:
         if explicit:
-            raise ValidationError(_l("Issue and amendment numbers are given only for a "
-                                     "document's first revision; later revisions are an "
-                                     "amendment or a new issue"), field="issue")
+            raise NumbersRefused(_l("Issue and amendment numbers are given only for a "
+                                    "document's first revision; later revisions are an "
+                                    "amendment or a new issue"), field="issue")
         if chosen is None:
             if draft is not None:   # new content for the same draft keeps its numbers
                 return draft.issue, draft.amendment
-            raise ValidationError(_l("Choose amendment or new issue for this revision"),
-                                  field="change")
+            raise NumbersRefused(_l("Choose amendment or new issue for this revision"),
+                                 field="change")
         previous = before[-1]
         return next_numbers(previous.issue, previous.amendment, chosen)
     if explicit:
