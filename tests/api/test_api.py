@@ -30,7 +30,8 @@ def test_journey_over_the_api(client, token, db):
         "type": "form", "title": "Phiếu đề nghị", "department": "VP", "parent": "QT-01"})
     assert response.get_json()["code"] == "BM-01-01"
     response = client.post("/api/v1/documents/QT-01/revisions", headers=sec,
-                           data={"change": "reissue", "file": (io.BytesIO(docx_bytes()), "qt01.docx")},
+                           data={"change": "reissue",
+                                 "file": (io.BytesIO(docx_bytes()), "qt01.docx")},
                            content_type="multipart/form-data")
     assert response.status_code == 201
     # The upload answers the revision as GET does (issue #10 added its numbers and label).

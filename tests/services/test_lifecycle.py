@@ -180,7 +180,8 @@ def test_two_effective_rows_rejected_by_the_database(users, procedure, db):
 def test_published_revision_cannot_be_replaced(users, procedure):
     """R4: a correction is a new revision; the published one stays as it was."""
     rev = documents.upload_revision(users["controller"], "QT-01", filename="b.docx",
-                                    data=docx_bytes("sửa lỗi"), reason="Sửa lỗi chính tả", change="reissue")
+                                    data=docx_bytes("sửa lỗi"), reason="Sửa lỗi chính tả",
+                                    change="reissue")
     assert rev.number == 2
     assert documents.get_revision(users["auditor"], "QT-01", 1).status == "effective"
     data, _ = documents.download(users["auditor"], "QT-01", 1)

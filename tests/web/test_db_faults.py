@@ -141,7 +141,7 @@ def test_a_full_disk_on_upload_answers_507_and_stores_nothing(app, db, procedure
     before = _counts(db)
     drafts = db.session.scalar(select(func.count()).select_from(DraftFile))
     with failing_insert(db, "draft_file", OSError(errno.ENOSPC, "No space left on device")):
-        page = client.post("/documents/QT-01/upload", data={"change": "reissue", 
+        page = client.post("/documents/QT-01/upload", data={"change": "reissue",
             "csrf_token": csrf_token(client), "reason": "Sửa đổi",
             "file": (io.BytesIO(docx_bytes("bản hai")), "QT-01.docx")},
             content_type="multipart/form-data")
@@ -180,7 +180,7 @@ def test_sqlite_reporting_disk_full_answers_507(app, db, procedure, login_as):
     event.listen(db.engine, "begin", cap)
     try:
         big = docx_bytes("nội dung rất dài " * 4000)
-        page = client.post("/documents/QT-01/upload", data={"change": "reissue", 
+        page = client.post("/documents/QT-01/upload", data={"change": "reissue",
             "csrf_token": token, "reason": "Sửa đổi",
             "file": (io.BytesIO(big), "QT-01.docx")},
             content_type="multipart/form-data")

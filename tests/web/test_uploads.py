@@ -85,7 +85,8 @@ def test_markup_in_comment_and_docx_body_is_inert(users, procedure, login_as):
     from tests.helpers import docx_bytes
     documents.upload_revision(users["controller"], "QT-01",
                               filename="<img src=x onerror=alert(1)>.docx",
-                              data=docx_bytes("<script>alert(1)</script>"), reason="<b>x</b>", change="reissue")
+                              data=docx_bytes("<script>alert(1)</script>"), reason="<b>x</b>",
+                              change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer"], approver="approver")
     reviews.review(users["reviewer"], "QT-01", 2, decision="reject",
                    comment="<img src=x onerror=alert(1)>")
