@@ -135,3 +135,27 @@ def test_the_web_upload_offers_both_changes_with_their_labels(client, token, reg
     assert 'type="radio" name="change" value="amendment"' in page
     assert 'type="radio" name="change" value="reissue"' in page
     assert "01.01" in page and "02" in page
+
+
+def test_printed_warnings_are_answered_and_shown(client, token, registered, login_as,
+                                                 monkeypatch):
+    from docctl.office.printed import Printed
+    from tests.helpers import csrf_token
+
+    monkeypatch.setattr("docctl.services.documents.read_printed",
+                        lambda media, data, text="": Printed(issue=3, amendment=1))
+    monkeypatch.setattr("docctl.services.printed.check",
+                        lambda printed, **kw: ["Tệp ghi Lần ban hành 03, sổ đăng ký ghi 01"])
+    body = upload(client, token("controller"), CODE).get_json()
+    # The file's own numbers start the document there; the warning comes back with it.
+    assert (body["issue"], body["amendment"], body["printed"]["issue"]) == (3, 1, 3)
+    assert body["warnings"] == ["Tệp ghi Lần ban hành 03, sổ đăng ký ghi 01"]
+    secretary = login_as("controller")
+    response = secretary.post(f"/documents/{CODE}/upload", data={
+        "csrf_token": csrf_token(secretary), "reason": "",
+        "file": (io.BytesIO(docx_bytes("bản mới", CODE)), "b.docx")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Tệp ghi Lần ban hành 03, sổ đăng ký ghi 01" in response.get_data(as_text=True)
+    page = secretary.get(f"/documents/{CODE}/revisions/1").get_data(as_text=True)
+    assert "Tệp ghi Lần ban hành 03, sổ đăng ký ghi 01" in page

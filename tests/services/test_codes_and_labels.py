@@ -208,3 +208,23 @@ def test_printed_numbers_prefill_the_first_revision_and_warnings_stay(users, mon
     # Approving checks the chosen effective date against the file once more.
     approve(users, "QT-01", 1)
     assert seen["calls"][-1] == ("QT-01", 3, 1, today())
+
+
+def test_the_evidence_package_and_timeline_carry_the_label(users):
+    import zipfile
+
+    from docctl.services import evidence, timeline
+
+    set_format("sd")
+    register(users, "qt.05", doc_type="procedure")
+    upload(users, "QT05", issue=2, amendment=3)
+    approve(users, "qt 05", 1)
+    package = evidence.document_package(users["auditor"], "QT-05")
+    with zipfile.ZipFile(package.file) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    (document,) = manifest["documents"]
+    assert document["code"] == "qt.05"
+    (revision,) = document["revisions"]
+    assert (revision["issue"], revision["amendment"], revision["label"]) == (2, 3, "02sđ03")
+    story = timeline.read_timeline(users["auditor"], "QT 05")
+    assert story.document.code == "qt.05" and story.labels == {1: "02sđ03"}
