@@ -159,3 +159,15 @@ def test_printed_warnings_are_answered_and_shown(client, token, registered, logi
     assert "Tệp ghi Lần ban hành 03, sổ đăng ký ghi 01" in response.get_data(as_text=True)
     page = secretary.get(f"/documents/{CODE}/revisions/1").get_data(as_text=True)
     assert "Tệp ghi Lần ban hành 03, sổ đăng ký ghi 01" in page
+
+
+def test_a_superseded_revision_names_its_successor_by_label(client, token, registered,
+                                                            login_as):
+    sec = token("controller")
+    upload(client, sec, CODE, issue=3)
+    publish(client, token, CODE, 1)
+    upload(client, sec, CODE, change="amendment")
+    publish(client, token, CODE, 2)
+    page = login_as("auditor").get(f"/documents/{CODE}/revisions/1").get_data(as_text=True)
+    assert "HẾT HIỆU LỰC" in page
+    assert "03.01" in page and f"/documents/{CODE}/revisions/2" in page

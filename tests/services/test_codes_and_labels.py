@@ -228,3 +228,14 @@ def test_the_evidence_package_and_timeline_carry_the_label(users):
     assert (revision["issue"], revision["amendment"], revision["label"]) == (2, 3, "02sđ03")
     story = timeline.read_timeline(users["auditor"], "QT 05")
     assert story.document.code == "qt.05" and story.labels == {1: "02sđ03"}
+
+
+def test_the_audit_log_filter_takes_any_spelling(users):
+    from docctl.services import auditlog
+
+    register(users, "PGL-TT21-BM02a")
+    upload(users, "PGL-TT21-BM02a")
+    for spelling in ("pgl tt21 bm02a", "PGLTT21BM02A", "PGL-TT21-BM02a"):
+        filters = auditlog.parse_filters({"document": spelling})
+        actions = {row.action for row in auditlog.iter_entries(filters)}
+        assert {"document_registered", "draft_uploaded"} <= actions, spelling
