@@ -74,7 +74,7 @@ def publish(people, code: str, data: bytes, reason: str) -> tuple[float, float, 
     secretary = people["secretary"]
     start = perf_counter()
     revision = documents.upload_revision(secretary, code, filename=f"{code}.docx", data=data,
-                                         reason=reason)
+                                         reason=reason, change="reissue")
     number = revision.number
     reviews.submit(secretary, code, number, reviewers=["reviewer"], approver="approver")
     reviews.review(people["reviewer"], code, number, decision="accept", comment="Đồng ý.")

@@ -41,10 +41,11 @@ def docx_bytes(text: str = "Nội dung quy trình kiểm soát tài liệu", cod
 
 
 def publish(users, code: str, *, text: str = "nội dung", reason: str = "",
-            effective: date | None = None) -> int:
+            effective: date | None = None, change: str = "reissue") -> int:
     """Drive one revision from upload to approval; return its number."""
+    # A later revision says what it changes; the first ignores it (issue 01, amendment 00).
     rev = documents.upload_revision(users["controller"], code, filename=f"{code}.docx",
-                                    data=docx_bytes(text, code), reason=reason)
+                                    data=docx_bytes(text, code), reason=reason, change=change)
     reviews.submit(users["controller"], code, rev.number, reviewers=["reviewer"],
                    approver="approver")
     reviews.review(users["reviewer"], code, rev.number, decision="accept", comment="ok")

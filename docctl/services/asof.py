@@ -17,12 +17,11 @@ from sqlalchemy.orm import selectinload
 from docctl.domain.lifecycle import CONTROLLED
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm
-from docctl.domain.textfold import normalise_code
 from docctl.errors import NotFound, ValidationError
 from docctl.extensions import db
 from docctl.models import Department, Document, Revision, User
 from docctl.services.context import setting, zone
-from docctl.services.documents import require
+from docctl.services.documents import find_by_code, require
 
 _CONTROLLED = sorted(str(s) for s in CONTROLLED)
 MAX_PER_PAGE = 500
@@ -80,7 +79,7 @@ def revision_as_of(user: User, code: str, day: date) -> Revision | None:
     """Return the revision of one document in force on day, or None."""
     require(user, Perm.READ_ALL)
     day = _check_day(day)
-    document = db.session.scalar(select(Document).where(Document.code == normalise_code(code)))
+    document = find_by_code(code)
     if document is None:
         raise NotFound(_l("No such document"))
     row = db.session.execute(in_force_query(day).where(Document.id == document.id)).first()

@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from docctl.domain.permissions import Perm
-from docctl.domain.textfold import clean_line, normalise_code
+from docctl.domain.textfold import clean_code, clean_line, code_key
 from docctl.errors import ValidationError
 from docctl.extensions import db
-from docctl.models import AuditEvent, User
+from docctl.models import AuditEvent, Document, User
 from docctl.services import audit
 from docctl.services.context import now, parse_day, zone
 from docctl.services.copies import Download
@@ -54,7 +54,7 @@ class Filters:
 def parse_filters(args) -> Filters:
     """Return the filters of a query string (user, document, action, from, to)."""
     filters = Filters(user=clean_line(args.get("user"), max_len=64),
-                      document=normalise_code(clean_line(args.get("document"), max_len=40)),
+                      document=clean_code(clean_line(args.get("document"), max_len=40)),
                       action=clean_line(args.get("action"), max_len=40),
                       date_from=parse_day(args.get("from"), "from"),
                       date_to=parse_day(args.get("to"), "to"))
@@ -73,7 +73,10 @@ def _where(query, filters: Filters):
         query = query.where(AuditEvent.actor_id == user.id) if user is not None else \
             query.where(AuditEvent.actor_name.icontains(filters.user, autoescape=True))
     if filters.document:
-        query = query.where(AuditEvent.document_code == filters.document)
+        # Any spelling (qt01, QT-01) names the code as registered, which the events carry.
+        known = db.session.scalar(select(Document.code).where(
+            Document.code_key == code_key(filters.document)))
+        query = query.where(AuditEvent.document_code == (known or filters.document))
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.date_from:

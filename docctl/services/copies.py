@@ -23,7 +23,7 @@ from docctl.extensions import db
 from docctl.models import Revision, User
 from docctl.office import pdf, pdfstamp, xlsx
 from docctl.office.stamp import HistoryLine, SignatureLine, fingerprint
-from docctl.services import audit, signatures
+from docctl.services import audit, organisation, signatures
 from docctl.services.context import now, zone
 from docctl.services.documents import get_revision, original_bytes, require, revision_bytes
 
@@ -92,6 +92,8 @@ def stamp_info(user: User, revision: Revision, kind: str) -> office.StampInfo:
     withdrawn = obsolete and revision.superseded_by is None
     return office.StampInfo(
         code=document.code, title=document.title, revision=revision.number,
+        label=organisation.label(revision.issue, revision.amendment),
+        organisation=organisation.name(),
         effective_date=revision.effective_date, status=revision.status,
         downloaded_by=f"{user.display_name} ({user.username})",
         downloaded_at=now().astimezone(zone()), kind=kind,
@@ -101,7 +103,8 @@ def stamp_info(user: User, revision: Revision, kind: str) -> office.StampInfo:
         if withdrawn else None,
         signatures=tuple(SignatureLine(s.meaning, s.signer_name,
                                        s.signed_at.astimezone(zone())) for s in signed),
-        history=tuple(HistoryLine(r.number, r.effective_date, r.reason, _approver_name(r))
+        history=tuple(HistoryLine(r.number, r.effective_date, r.reason, _approver_name(r),
+                                  label=organisation.label(r.issue, r.amendment))
                       for r in history),
     )
 

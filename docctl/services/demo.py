@@ -154,7 +154,7 @@ def _steps(people, password, code, doc_type, title, dept, parent, issues, withdr
         steps += [
             (_at(effective - timedelta(days=14)), order, lambda n=number, b=body, r=reason: (
                 documents.upload_revision(secretary, code, filename=f"{code}.docx", data=b,
-                                          reason=r),
+                                          reason=r, change="reissue"),
                 reviews.submit(secretary, code, n, reviewers=["reviewer"],
                                approver="approver"))),
             (_at(effective - timedelta(days=10), 14), order, lambda n=number: reviews.review(
@@ -178,7 +178,7 @@ def _work_in_progress(people, password, clock):
     documents.upload_revision(secretary, "QT-02", filename="QT-02 sua doi.docx",
                               data=_body("QT-02", "Quy trình kiểm soát hồ sơ",
                                          "Hồ sơ điện tử được lưu trên hệ thống docctl.", 2),
-                              reason="Bổ sung lưu trữ hồ sơ điện tử")
+                              reason="Bổ sung lưu trữ hồ sơ điện tử", change="amendment")
     reviews.submit(secretary, "QT-02", 2, reviewers=["reviewer"], approver="approver")
     documents.register_document(secretary, {"type": "procedure", "department": "QLKH",
                                             "title": "Quy trình cấp giấy chứng nhận đăng ký "
@@ -191,7 +191,7 @@ def _work_in_progress(people, password, clock):
     documents.upload_revision(secretary, "BM-01-02", filename="BM-01-02.docx",
                               data=_body("BM-01-02", "Danh mục tài liệu nội bộ",
                                          "Bổ sung cột ngày rà soát định kỳ.", 2),
-                              reason="Bổ sung cột ngày rà soát định kỳ")
+                              reason="Bổ sung cột ngày rà soát định kỳ", change="reissue")
     reviews.submit(secretary, "BM-01-02", 2, reviewers=["reviewer"], approver="approver")
     reviews.review(people["reviewer"], "BM-01-02", 2, decision="accept", comment="Đồng ý.")
     publishing.approve(people["approver"], "BM-01-02", 2, password=password,

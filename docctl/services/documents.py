@@ -1,6 +1,7 @@
 """Register documents, upload drafts, and read them back under visibility rules."""
 
 import hashlib
+import json
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
@@ -11,12 +12,12 @@ from docctl.domain.lifecycle import CONTROLLED, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, can_see_revision, has_perm
 from docctl.domain.textfold import (
+    clean_code,
     clean_line,
     code_key,
     code_slug,
     is_valid_code,
     nfc,
-    normalise_code,
 )
 from docctl.errors import (
     Conflict,
@@ -28,7 +29,8 @@ from docctl.errors import (
 )
 from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, Review, Revision, Signature, User
-from docctl.services import audit, uploads
+from docctl.office.printed import read_printed
+from docctl.services import audit, numbers, organisation, printed, uploads
 from docctl.services.context import now, setting, store
 from docctl.store import layout
 
@@ -76,10 +78,26 @@ def effective_revision(document: Document) -> Revision | None:
     return next((r for r in document.revisions if r.status == Status.EFFECTIVE), None)
 
 
+def find_by_code(code: str | None) -> Document | None:
+    """Return the document a code names in any spelling (qt 01, QT01, qt-01 → QT-01)."""
+    key = code_key(code)
+    if not key:
+        return None
+    return db.session.scalar(select(Document).where(Document.code_key == key))
+
+
+def label(revision: Revision) -> str:
+    """Return a revision's issue/amendment label in the organisation's format."""
+    return organisation.label(revision.issue, revision.amendment)
+
+
 def _find_document(code: str) -> Document | None:
     # Load what pages and the API read of every revision in a few queries, not one per row.
+    key = code_key(code)
+    if not key:
+        return None
     revisions = selectinload(Document.revisions)
-    return db.session.scalar(select(Document).where(Document.code == normalise_code(code))
+    return db.session.scalar(select(Document).where(Document.code_key == key)
                              .options(revisions.selectinload(Revision.reviews),
                                       revisions.selectinload(Revision.signatures)
                                       .joinedload(Signature.user),
@@ -146,7 +164,11 @@ def propose_code(doc_type: str, parent_code: str | None = None) -> str:
         raise ValidationError(_l("Unknown document type"), field="type")
     existing = list(db.session.scalars(select(Document.code).where(
         Document.doc_type == doc_type)))
-    return numbering.propose_code(doc_type, existing, normalise_code(parent_code) or None)
+    parent = find_by_code(parent_code) if parent_code else None
+    # The parent as registered (PGL-TT21), not as typed (pgl tt21): the proposal follows it.
+    parent_as_written = parent.code if parent is not None else clean_code(parent_code) or None
+    return numbering.propose_code(doc_type, existing, parent_as_written,
+                                  organisation.code_patterns())
 
 
 def register_document(actor: User, data: dict) -> Document:
@@ -189,14 +211,15 @@ def register_document(actor: User, data: dict) -> Document:
     if doc_type == DocType.EXTERNAL and not source:
         raise ValidationError(_l("An external document needs its source"),
                               field="external_source")
-    code = normalise_code(data.get("code")) or propose_code(
+    # Kept as the agency writes it (PGL-TT21-BM02a); matched through its key.
+    code = clean_code(data.get("code")) or propose_code(
         doc_type, parent.code if parent else None)
     if not is_valid_code(code):
         raise ValidationError(_l("Code may hold letters, digits, '.', '-' and '_' only"),
                               field="code")
     slug = code_slug(code)
     clash = db.session.scalar(select(Document).where(
-        or_(Document.code == code, Document.slug == slug)))
+        or_(Document.code_key == code_key(code), Document.slug == slug)))
     if clash is not None:
         raise Conflict(_l("Code %(code)s is already used by %(other)s", code=code,
                           other=clash.code), field="code")
@@ -216,12 +239,14 @@ def register_document(actor: User, data: dict) -> Document:
 
 
 def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
-                    reason: str = "") -> Revision:
-    """Store an uploaded .docx as a draft: a new revision, or new content for a draft."""
+                    reason: str = "", change: str | None = None, issue=None,
+                    amendment=None) -> Revision:
+    """Store an uploaded file as a draft: a new revision, or new content for a draft."""
     require(actor, Perm.REGISTER)
     document = get_document(actor, code)
     if document.status == "obsolete":
         raise Conflict(_l("This document has been withdrawn"))
+    chosen = numbers.change(change)
     # Raises TooLarge / UnsupportedFile before anything is stored.
     info = uploads.read_upload(document.doc_type, filename, data)
     data, name = info.data, info.filename
@@ -229,16 +254,23 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
     latest = document.revisions[-1] if document.revisions else None
     if latest is not None and latest.status in (Status.IN_REVIEW, Status.AWAITING_APPROVAL):
         raise Conflict(_l("A revision is under review; wait for its outcome"))
-    if latest is not None and latest.status == Status.DRAFT:
-        if latest.author_id != actor.id:
-            raise Conflict(_l("Another author's draft is open for this document"))
-        revision = latest
+    draft = latest if latest is not None and latest.status == Status.DRAFT else None
+    if draft is not None and draft.author_id != actor.id:
+        raise Conflict(_l("Another author's draft is open for this document"))
+    shown = read_printed(info.media, info.data, info.text)
+    new_issue, new_amendment = numbers.for_upload(document, draft, chosen, issue, amendment,
+                                                  shown)
+    warnings = printed.check(shown, code=document.code, issue=new_issue,
+                             amendment=new_amendment, effective_date=None)
+    printed_json = json.dumps(printed.as_json(shown, warnings), ensure_ascii=False)
+    if draft is not None:
+        revision = draft
         revision.filename, revision.size, revision.sha256 = name, info.size, info.sha256
         revision.text = info.text
         revision.media, revision.original_name = info.media, info.original_name
         revision.reason = reason or revision.reason
-        draft = db.session.get(DraftFile, revision.id)
-        draft.content, draft.original = data, info.original
+        draft_file = db.session.get(DraftFile, revision.id)
+        draft_file.content, draft_file.original = data, info.original
         action = "draft_replaced"
     else:
         number = (latest.number + 1) if latest else 1
@@ -252,8 +284,13 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
         db.session.add(DraftFile(revision_id=revision.id, content=data,
                                  original=info.original))
         action = "draft_uploaded"
+    revision.issue, revision.amendment, revision.printed = new_issue, new_amendment, printed_json
     audit.record(action, actor, document=document, revision=revision,
-                 details={"filename": name, "sha256": info.sha256, "size": info.size})
+                 details={"filename": name, "sha256": info.sha256, "size": info.size,
+                          "issue": new_issue, "amendment": new_amendment,
+                          "label": organisation.label(new_issue, new_amendment),
+                          "change": chosen.value if chosen else None,
+                          "warnings": [str(w) for w in warnings]})
     db.session.commit()
     return revision
 

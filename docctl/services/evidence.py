@@ -13,13 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from docctl import office
-from docctl.domain.numbering import revision_label
 from docctl.domain.permissions import Perm
 from docctl.errors import DocctlError, IntegrityFailure
 from docctl.extensions import db
 from docctl.models import Document, Revision, Signature, User
 from docctl.office.words import action_text, meaning_text, roles_text, status_text
-from docctl.services import audit, auditlog, copies, signatures
+from docctl.services import audit, auditlog, copies, organisation, signatures
 from docctl.services.context import now, store, zone
 from docctl.services.documents import document_dir, get_document, require, revision_bytes
 from docctl.services.evidence_readme import README
@@ -227,9 +226,11 @@ def _scope_text(scope: dict) -> str:
 
 def _revision(actor: User, writer: _Writer, document: Document, revision: Revision,
               alerts: list) -> dict:
-    label = revision_label(revision.number)
-    folder = f"{_ascii(document.slug)}/r{label}"
-    facts = {"number": revision.number, "label": label, "status": revision.status,
+    label = organisation.label(revision.issue, revision.amendment)
+    # Folders by internal sequence: unique and path-safe whatever the label format.
+    folder = f"{_ascii(document.slug)}/r{revision.number:02d}"
+    facts = {"number": revision.number, "issue": revision.issue,
+             "amendment": revision.amendment, "label": label, "status": revision.status,
              "reason": revision.reason, "filename": revision.filename, "size": revision.size,
              "sha256": revision.sha256, "commit": revision.commit_sha, "tag": revision.tag,
              "git_path": f"{document_dir(document)}/{layout.source_name(revision.media)}"

@@ -4,9 +4,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from docctl.domain.numbering import revision_label
+from docctl.domain.labels import LabelFormat, format_label
 from docctl.models import Document, Revision, User
-from docctl.services import signatures
+from docctl.services import organisation, signatures
 from docctl.services.context import zone
 from docctl.services.documents import effective_revision, original_bytes, revision_bytes
 from docctl.store import layout
@@ -61,7 +61,8 @@ def revision_facts(revision: Revision, status: str, *, approver: User | None,
                "signed_at": s.signed_at.isoformat(), "content_sha256": s.content_sha256,
                "method": s.method} for s in signatures.current(revision)]
     facts = {"document": revision.document.code, "revision": revision.number,
-             "label": revision_label(revision.number), "status": status,
+             "issue": revision.issue, "amendment": revision.amendment,
+             "label": organisation.label(revision.issue, revision.amendment), "status": status,
              "reason": revision.reason, "filename": revision.filename,
              "sha256": revision.sha256, "size": revision.size,
              "prepared_by": _who(revision.author),
@@ -92,7 +93,9 @@ def commit_files(kind: str, document: Document, revision: Revision, payload: dic
     """Return the commit that records one intent in git."""
     if kind == "import":
         return import_commit(document, revision, payload, actor)
-    label = revision_label(revision.number)
+    label = organisation.label(revision.issue, revision.amendment)
+    # The commit message spells the numbers out, whatever the organisation's short form.
+    spelled = format_label(revision.issue, revision.amendment, LabelFormat.LONG)
     if kind == "publish":
         approved_at = _local(datetime.fromisoformat(payload["signed_at"]))
         takes_effect = payload["takes_effect"]
@@ -113,11 +116,13 @@ def commit_files(kind: str, document: Document, revision: Revision, payload: dic
         trailers = _base_trailers(revision, "publish") + [
             ("Approved-By", _who(actor)), ("Approved-At", approved_at),
             ("Effective-Date", payload["effective_date"]),
-            ("Content-SHA256", revision.sha256)]
+            ("Content-SHA256", revision.sha256),
+            ("Revision-Label", label), ("Issue", str(revision.issue)),
+            ("Amendment", str(revision.amendment))]
         if takes_effect and previous is not None:
             trailers.append(("Supersedes", str(previous.number)))
         return CommitSpec(subject=f'{document.code} r{revision.number}: publish "{document.title}"',
-                          body=f"Lần ban hành {label}.", files=files, trailers=trailers,
+                          body=f"{spelled}.", files=files, trailers=trailers,
                           tag=payload["tag"],
                           tag_message=f"{document.code} r{revision.number} approved {approved_at}")
     if kind == "take_effect":

@@ -24,7 +24,7 @@ from docctl.errors import (
 )
 from docctl.extensions import db
 from docctl.models import Document, DraftFile, IndexJob, Intent, Revision, User
-from docctl.services import audit, intents, signatures
+from docctl.services import audit, intents, printed_facts, signatures
 from docctl.services.context import now, store, today
 from docctl.services.documents import (
     document_dir,
@@ -69,6 +69,8 @@ def approve(actor: User, code: str, number: int, *, password: str,
                               field="effective_date")
     signatures.confirm_password(actor, password, revision=revision)
     revision_bytes(revision)   # refuse to publish bytes that no longer match their hash
+    # The date the file prints, against the one chosen: the warning stays with the revision.
+    printed_facts.recheck(revision, effective_date)
     signed_at = now()
     payload = {"signer_id": actor.id, "signed_at": signed_at.isoformat(),
                "effective_date": effective_date.isoformat(),

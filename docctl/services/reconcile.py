@@ -219,6 +219,9 @@ def _ready_to_approve(document, revision, facts, trailers, folder, sha) -> Revis
         revision = Revision(document_id=document.id, number=int(facts["revision"]),
                             reason=facts.get("reason") or "", filename=facts["filename"],
                             size=int(facts["size"]), sha256=facts["sha256"], text=text,
+                            # Stores written before issue #10 hold no numbers: issue = r.
+                            issue=int(facts.get("issue") or facts["revision"]),
+                            amendment=int(facts.get("amendment") or 0),
                             author_id=_user(facts.get("prepared_by")).id,
                             created_at=datetime.now(UTC))
         db.session.add(revision)

@@ -14,7 +14,6 @@ from datetime import date
 
 from sqlalchemy import Row, bindparam, select
 
-from docctl.domain.numbering import revision_label
 from docctl.domain.permissions import Perm, has_perm
 from docctl.extensions import db
 from docctl.models import Department, Document, IndexJob, Revision, User
@@ -26,6 +25,7 @@ from docctl.search import (
 from docctl.search.analysis import ParsedQuery
 from docctl.search.base import check_sort
 from docctl.search.snippets import snippet
+from docctl.services import organisation
 from docctl.services.context import now
 from docctl.services.documents import can_see_without_review, require
 from docctl.services.indexing import chunks, reader
@@ -138,7 +138,8 @@ def _database_overrides(allowed: frozenset[str]) -> tuple[set[int], set[int]]:
 
 # Built once: composing a select costs more than running it on a page of ids.
 _HITS = (select(Revision.id, Revision.document_id, Revision.status, Revision.author_id,
-                Revision.number, Revision.effective_date, Revision.text, Document.code,
+                Revision.number, Revision.issue, Revision.amendment, Revision.effective_date,
+                Revision.text, Document.code,
                 Document.title, Document.doc_type, Department.code.label("department"),
                 Department.name.label("department_name"))
          .join(Document, Revision.document_id == Document.id)
@@ -173,7 +174,8 @@ def _row(revision: Row, parsed: ParsedQuery) -> ResultRow:
     return ResultRow(code=revision.code, title=revision.title, type=revision.doc_type,
                      department=revision.department,
                      department_name=revision.department_name, revision=revision.number,
-                     revision_label=revision_label(revision.number), status=revision.status,
+                     revision_label=organisation.label(revision.issue, revision.amendment),
+                     status=revision.status,
                      effective_date=revision.effective_date,
                      snippet=snippet(revision.text or "", parsed),
                      is_current=revision.status == "effective")

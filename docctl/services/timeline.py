@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from docctl.domain.permissions import Perm
 from docctl.extensions import db
 from docctl.models import AuditEvent, Document, Revision, User
-from docctl.services import audit, signatures
+from docctl.services import audit, organisation, signatures
 from docctl.services.documents import get_document, require
 
 # Page views (and auditors reading this very timeline) would drown the changes: shown on request.
@@ -66,6 +66,8 @@ class Timeline:
     revisions: list[Revision]
     events: list[Event]
     hidden_reads: int
+    # Each revision's issue/amendment label in the organisation's format, by sequence number.
+    labels: dict[int, str] = field(default_factory=dict)
 
 
 def _signature(signature, revision: Revision) -> dict:
@@ -144,7 +146,9 @@ def build(document: Document, *, include_reads: bool = False) -> Timeline:
     loose.sort(key=lambda e: e.at)
     merged = list(heapq.merge(events, loose, key=lambda e: e.at))
     return Timeline(document=document, revisions=list(document.revisions), events=merged,
-                    hidden_reads=hidden)
+                    hidden_reads=hidden,
+                    labels={r.number: organisation.label(r.issue, r.amendment)
+                            for r in document.revisions})
 
 
 def read_timeline(actor: User, code: str, *, include_reads: bool = False) -> Timeline:

@@ -6,7 +6,16 @@ from flask_babel import gettext as _
 from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import ValidationError
 from docctl.extensions import csrf
-from docctl.services import asof, copies, documents, publishing, reviews, signatures, users
+from docctl.services import (
+    asof,
+    copies,
+    documents,
+    printed_facts,
+    publishing,
+    reviews,
+    signatures,
+    users,
+)
 from docctl.services import compare as comparing
 from docctl.web.access import current_actor, login_required, permission_required, public
 from docctl.web.documents import copy_kind, parse_date, send_download
@@ -60,13 +69,20 @@ def document_json(document, current=None) -> dict:
             document.parent.code if document.parent else None,
             "review_months": document.review_months, "status": document.status,
             "current_revision": current.number if current else None,
+            "current_label": documents.label(current) if current else None,
             "effective_date": _iso(current.effective_date) if current else None,
             "forms": [c.code for c in document.children]}
 
 
 def revision_json(revision) -> dict:
     """Return the API form of a revision."""
+    printed = printed_facts.facts(revision)
     return {"document": revision.document.code, "revision": revision.number,
+            "issue": revision.issue, "amendment": revision.amendment,
+            "label": documents.label(revision),
+            "printed": {k: printed[k] for k in ("code", "issue", "amendment",
+                                                "effective_date")},
+            "warnings": printed["warnings"],
             "status": revision.status, "effective_date": _iso(revision.effective_date),
             "reason": revision.reason, "filename": revision.filename,
             "author": revision.author.username,
@@ -148,17 +164,20 @@ def revision_list(code: str):
 @bp.route("/documents/<code>/revisions", methods=["POST"])
 @permission_required(Perm.REGISTER)
 def revision_upload(code: str):
-    unknown = set(request.form) - {"reason"}
+    unknown = set(request.form) - {"reason", "change", "issue", "amendment"}
     if unknown:
         raise ValidationError(_("Unknown or read-only fields: %(f)s",
                                 f=", ".join(sorted(unknown))), fields=sorted(unknown))
     file = request.files.get("file")
     if file is None:
         raise ValidationError(_("Choose a .docx file to upload"), field="file")
+    form = request.form
     revision = documents.upload_revision(current_actor(), code, filename=file.filename or "",
-                                         data=file.read(), reason=request.form.get("reason", ""))
-    return jsonify({"revision": revision.number, "status": revision.status,
-                    "sha256": revision.sha256}), 201
+                                         data=file.read(), reason=form.get("reason", ""),
+                                         change=form.get("change") or None,
+                                         issue=form.get("issue") or None,
+                                         amendment=form.get("amendment") or None)
+    return jsonify({**revision_json(revision), "sha256": revision.sha256}), 201
 
 
 @bp.route("/documents/<code>/revisions/<int:number>", methods=["GET"])
@@ -251,7 +270,7 @@ def search():
                     "suggestions": page.suggestions,
                     "results": [{"code": r.code, "title": r.title, "type": r.type,
                                  "department": r.department, "revision": r.revision,
-                                 "status": r.status,
+                                 "label": r.revision_label, "status": r.status,
                                  "effective_date": _iso(r.effective_date),
                                  "snippet": "".join(text for text, _hit in r.snippet),
                                  "highlights": [text for text, hit in r.snippet if hit]}

@@ -52,7 +52,10 @@ def document_timeline(code: str):
                                    include_reads=request.args.get("reads") == "1")
     return jsonify({"document": story.document.code, "hidden_reads": story.hidden_reads,
                     "integrity": _badge(story.document),
-                    "events": [event.as_dict() for event in story.events]})
+                    "revisions": [{"revision": number, "label": label}
+                                  for number, label in story.labels.items()],
+                    "events": [{**event.as_dict(), "label": story.labels.get(event.revision)}
+                               for event in story.events]})
 
 
 def _badge(document) -> dict:

@@ -10,7 +10,17 @@ from docctl.domain.lifecycle import NO_LONGER_CURRENT, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import DocctlError, ValidationError
-from docctl.services import asof, copies, documents, publishing, reviews, signatures, users
+from docctl.services import (
+    asof,
+    copies,
+    documents,
+    numbers,
+    printed_facts,
+    publishing,
+    reviews,
+    signatures,
+    users,
+)
 from docctl.services import compare as comparing
 from docctl.services.context import parse_day, today
 from docctl.web.access import current_actor, login_required, permission_required
@@ -142,6 +152,7 @@ def revision(code: str, number: int):
     mine = next((r for r in rev.reviews if r.reviewer_id == user.id
                  and r.round == rev.review_round and r.decision == "pending"), None)
     return render_template("documents/revision.html", document=rev.document, revision=rev,
+                           printed=printed_facts.facts(rev),
                            obsolete=rev.status in NO_LONGER_CURRENT, my_review=mine,
                            signatures=signatures.current(rev),
                            can_submit=rev.status == Status.DRAFT and rev.author_id == user.id,
@@ -184,15 +195,22 @@ def upload(code: str):
                 raise ValidationError(_("Choose a .docx file to upload"), field="file")
             rev = documents.upload_revision(user, code, filename=file.filename,
                                             data=file.read(),
-                                            reason=request.form.get("reason", ""))
+                                            reason=request.form.get("reason", ""),
+                                            change=request.form.get("change") or None,
+                                            issue=request.form.get("issue") or None,
+                                            amendment=request.form.get("amendment") or None)
         except DocctlError as exc:
             flash(error_message(exc), "error")
             return render_template("documents/upload.html", document=document,
-                                   form=request.form), exc.status
+                                   form=request.form,
+                                   numbers=numbers.choices(document)), exc.status
         flash(_("Draft saved as revision %(n)s. Check it, then submit it for review.",
-                n=f"{rev.number:02d}"), "success")
+                n=documents.label(rev)), "success")
+        for warning in printed_facts.facts(rev)["warnings"]:
+            flash(warning, "info")
         return redirect(url_for("documents.revision", code=document.code, number=rev.number))
-    return render_template("documents/upload.html", document=document, form={})
+    return render_template("documents/upload.html", document=document, form={},
+                           numbers=numbers.choices(document))
 
 
 @bp.route("/<code>/revisions/<int:number>/submit", methods=["GET", "POST"])

@@ -30,11 +30,15 @@ def test_journey_over_the_api(client, token, db):
         "type": "form", "title": "Phiếu đề nghị", "department": "VP", "parent": "QT-01"})
     assert response.get_json()["code"] == "BM-01-01"
     response = client.post("/api/v1/documents/QT-01/revisions", headers=sec,
-                           data={"file": (io.BytesIO(docx_bytes()), "qt01.docx")},
+                           data={"change": "reissue",
+                                 "file": (io.BytesIO(docx_bytes()), "qt01.docx")},
                            content_type="multipart/form-data")
     assert response.status_code == 201
-    assert response.get_json() == {"revision": 1, "status": "draft",
-                                   "sha256": response.get_json()["sha256"]}
+    # The upload answers the revision as GET does (issue #10 added its numbers and label).
+    uploaded = response.get_json()
+    assert (uploaded["revision"], uploaded["status"], uploaded["issue"],
+            uploaded["amendment"], uploaded["label"]) == (1, "draft", 1, 0, "01")
+    assert len(uploaded["sha256"]) == 64
     assert client.get("/api/v1/documents/QT-01", headers=staff_h).status_code == 404
     response = client.post("/api/v1/documents/QT-01/revisions/1/submit", headers=sec,
                            json={"reviewers": ["reviewer"], "approver": "approver"})
@@ -102,7 +106,7 @@ def test_upload_refusals_are_415_and_store_nothing(client, token, users, db):
                                                         "department": "VP"})
     for data in (b"%PDF-1.7 not a word file", b"MZ\x90\x00 exe", b"\xd0\xcf\x11\xe0" + b"\0" * 600):
         response = client.post("/api/v1/documents/QT-01/revisions", headers=sec,
-                               data={"file": (io.BytesIO(data), "qt01.docx")},
+                               data={"change": "reissue", "file": (io.BytesIO(data), "qt01.docx")},
                                content_type="multipart/form-data")
         assert response.status_code == 415, response.get_json()
         assert response.get_json()["message"]

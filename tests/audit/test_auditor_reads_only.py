@@ -16,7 +16,7 @@ ALLOWED = {"/login", "/login/code", "/logout", "/language", "/account/password",
 @pytest.fixture
 def register(users, procedure):
     documents.upload_revision(users["controller"], "QT-01", filename="b.docx",
-                              data=docx_bytes("bản hai"), reason="Sửa đổi")
+                              data=docx_bytes("bản hai"), reason="Sửa đổi", change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer"], approver="approver")
     return users
 

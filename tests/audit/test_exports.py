@@ -49,7 +49,7 @@ def test_exports_hold_every_entry_in_sequence_order(users, procedure, login_as, 
 def test_formulas_are_neutralised(users, procedure, login_as, db):
     make_user("mallory", "controller", name="=HYPERLINK(\"http://evil\",\"x\")")
     documents.upload_revision(users["controller"], "QT-01", filename="x.docx",
-                              data=docx_bytes("bản hai"), reason="@SUM(A1)")
+                              data=docx_bytes("bản hai"), reason="@SUM(A1)", change="reissue")
     audit.record("withdrawn", users["controller"], reason="+cmd|' /C calc'!A0")
     audit.record("login", db.session.scalars(select(type(users["admin"])).filter_by(
         username="mallory")).one())

@@ -23,7 +23,7 @@ def test_secrets_never_reach_logs_or_tables(users, procedure, app, db, caplog):
     login(secretary, "controller")
     secrets["CSRF token"] = token = csrf_token(secretary)
     secrets["session cookie"] = secretary.get_cookie("docctl").value
-    secretary.post("/documents/QT-01/upload", data={
+    secretary.post("/documents/QT-01/upload", data={"change": "reissue",
         "csrf_token": token, "reason": "Sửa đổi",
         "file": (io.BytesIO(docx_bytes("bản hai")), "QT-01.docx")},
         content_type="multipart/form-data")

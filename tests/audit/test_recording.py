@@ -97,7 +97,7 @@ def test_the_lifecycle_through_the_pages(users, procedure, as_user, trail, db):
 
     mark = trail.mark()
     data = docx_bytes("bản hai")
-    response = secretary.post("/documents/QT-01/upload", data={
+    response = secretary.post("/documents/QT-01/upload", data={"change": "reissue",
         "csrf_token": csrf_token(secretary), "reason": "Bổ sung bước 4",
         "file": (io.BytesIO(data), "QT-01.docx")}, content_type="multipart/form-data")
     assert response.status_code == 302

@@ -9,7 +9,7 @@ def _story(users, clock):
     """QT-01: r1 effective; r2 returned once with a comment, then published; then withdrawn."""
     clock.advance(days=1)
     documents.upload_revision(users["controller"], "QT-01", filename="b.docx",
-                              data=docx_bytes("bản hai"), reason="Bổ sung bước 4")
+                              data=docx_bytes("bản hai"), reason="Bổ sung bước 4", change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer"], approver="approver")
     reviews.review(users["reviewer"], "QT-01", 2, decision="reject",
                    comment="Thiếu biểu mẫu kèm theo")

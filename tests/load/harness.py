@@ -309,7 +309,8 @@ class OfficeLoad:
         data = office.build_docx(f"Quy trình tải {code}", [
             f"Lần ban hành {number} của {code}.", f"Từ khoá riêng: {marker(code, number)}."],
             code=code, header=f"{code} · Lần ban hành: {number:02d}")
-        raw, kind = multipart({"reason": "" if number == 1 else f"Sửa đổi lần {number}"},
+        raw, kind = multipart({"reason": "" if number == 1 else f"Sửa đổi lần {number}",
+                               "change": "reissue"},
                                f"{code}.docx", data)
         status, body = self._retrying("upload", "POST", f"/api/v1/documents/{code}/revisions",
                                       user="secretary", raw=raw, content_type=kind)

@@ -146,7 +146,8 @@ def awaiting_approval(code: str, text_: str) -> int:
     """Upload and review a revision, leaving it for the approver; return its number."""
     people = users_by_role()
     revision = documents.upload_revision(people["controller"], code, filename=f"{code}.docx",
-                                         data=docx_bytes(text_, code), reason="sửa đổi")
+                                         data=docx_bytes(text_, code), reason="sửa đổi",
+                                         change="reissue")
     reviews.submit(people["controller"], code, revision.number, reviewers=["reviewer"],
                    approver="approver")
     reviews.review(people["reviewer"], code, revision.number, decision="accept", comment="ok")

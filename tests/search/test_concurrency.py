@@ -22,7 +22,7 @@ def test_two_processes_leave_the_index_equal_to_the_database(search_app, users, 
         publish(users, code, text=f"bản một của {code}")
         rev = documents.upload_revision(users["controller"], code, filename="x.docx",
                                         data=docx_bytes(f"bản hai của {code}", code),
-                                        reason="Sửa đổi")
+                                        reason="Sửa đổi", change="reissue")
         reviews.submit(users["controller"], code, rev.number, reviewers=["reviewer"],
                        approver="approver")
         reviews.review(users["reviewer"], code, rev.number, decision="accept")

@@ -12,7 +12,7 @@ def awaiting(users, departments):
     documents.register_document(users["controller"], {"type": "procedure", "title": "T",
                                                       "department": "VP"})
     documents.upload_revision(users["controller"], "QT-01", filename="a.docx",
-                              data=docx_bytes())
+                              data=docx_bytes(), change="reissue")
     reviews.submit(users["controller"], "QT-01", 1, reviewers=["reviewer"], approver="approver")
     reviews.review(users["reviewer"], "QT-01", 1, decision="accept")
     return users

@@ -180,7 +180,7 @@ def test_approved_revision_waiting_for_its_date_says_not_yet_in_force(
 
 def test_drafts_are_stamped_draft_and_bad_requests_refused(app, db, users, timeline):
     documents.upload_revision(users["controller"], "QT-01", filename="d.docx",
-                              data=docx_bytes("dự thảo"), reason="Dự thảo")
+                              data=docx_bytes("dự thảo"), reason="Dự thảo", change="reissue")
     copy = copies.controlled_copy(users["controller"], "QT-01", 2)
     text = office.extract_text(copy.data)
     assert "DỰ THẢO / DRAFT" in text and "BẢN KIỂM SOÁT" not in text

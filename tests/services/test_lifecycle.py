@@ -41,7 +41,7 @@ def test_publish_makes_one_commit_with_trailers_and_a_tag(app, users, procedure)
 def test_second_revision_supersedes_the_first_in_one_step(app, users, procedure, db):
     with pytest.raises(ValidationError):   # reason required from revision 2 on
         rev = documents.upload_revision(users["controller"], "QT-01", filename="x.docx",
-                                        data=docx_bytes("phiên bản hai"))
+                                        data=docx_bytes("phiên bản hai"), change="reissue")
         reviews.submit(users["controller"], "QT-01", rev.number, reviewers=["reviewer"],
                        approver="approver")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer"],
@@ -96,7 +96,7 @@ def test_withdraw_makes_obsolete_and_hides_from_staff(app, users, procedure):
 
 def test_reject_returns_to_draft_with_comment(users, procedure):
     documents.upload_revision(users["controller"], "QT-01", filename="x.docx",
-                              data=docx_bytes("hai"), reason="Sửa")
+                              data=docx_bytes("hai"), reason="Sửa", change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer", "reviewer2"],
                    approver="approver")
     reviews.review(users["reviewer"], "QT-01", 2, decision="accept")
@@ -110,7 +110,7 @@ def test_reject_returns_to_draft_with_comment(users, procedure):
 
 def test_all_reviewers_must_accept(users, procedure):
     documents.upload_revision(users["controller"], "QT-01", filename="x.docx",
-                              data=docx_bytes("hai"), reason="Sửa")
+                              data=docx_bytes("hai"), reason="Sửa", change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer", "reviewer2"],
                    approver="approver")
     assert reviews.review(users["reviewer"], "QT-01", 2,
@@ -126,7 +126,7 @@ def test_author_cannot_review_or_approve_own_revision(users, db, departments):
     documents.register_document(users["controller"], {"type": "procedure", "title": "T",
                                                       "department": "VP"})
     documents.upload_revision(users["controller"], "QT-01", filename="a.docx",
-                              data=docx_bytes())
+                              data=docx_bytes(), change="reissue")
     with pytest.raises(ValidationError):   # a controller is not a reviewer
         reviews.submit(users["controller"], "QT-01", 1, reviewers=["controller"],
                        approver="approver")
@@ -148,7 +148,7 @@ def test_publish_unapproved_draft_is_409(users, departments):
     documents.register_document(users["controller"], {"type": "procedure", "title": "T",
                                                       "department": "VP"})
     documents.upload_revision(users["controller"], "QT-01", filename="a.docx",
-                              data=docx_bytes())
+                              data=docx_bytes(), change="reissue")
     with pytest.raises(NotFound):   # a draft not routed to the approver is invisible
         publishing.approve(users["approver"], "QT-01", 1, password=PASSWORD,
                            effective_date=publishing.today())
@@ -180,7 +180,8 @@ def test_two_effective_rows_rejected_by_the_database(users, procedure, db):
 def test_published_revision_cannot_be_replaced(users, procedure):
     """R4: a correction is a new revision; the published one stays as it was."""
     rev = documents.upload_revision(users["controller"], "QT-01", filename="b.docx",
-                                    data=docx_bytes("sửa lỗi"), reason="Sửa lỗi chính tả")
+                                    data=docx_bytes("sửa lỗi"), reason="Sửa lỗi chính tả",
+                                    change="reissue")
     assert rev.number == 2
     assert documents.get_revision(users["auditor"], "QT-01", 1).status == "effective"
     data, _ = documents.download(users["auditor"], "QT-01", 1)

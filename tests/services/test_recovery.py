@@ -205,7 +205,7 @@ def test_a_database_failure_after_the_commit_is_503_then_finished(app, awaiting,
     assert documents.get_revision(awaiting["auditor"], "QT-01", 1).status == "effective"
     # The document takes the next upload (no 409 left over from the failure).
     rev = documents.upload_revision(awaiting["controller"], "QT-01", filename="b.docx",
-                                    data=docx_bytes("bản hai"), reason="Sửa")
+                                    data=docx_bytes("bản hai"), reason="Sửa", change="reissue")
     assert rev.number == 2
     assert verify.run() == []
 

@@ -29,7 +29,7 @@ def prepare(users, code: str) -> None:
     documents.register_document(users["controller"], {
         "type": "procedure", "title": f"Quy trình {code}", "department": "VP", "code": code})
     documents.upload_revision(users["controller"], code, filename="a.docx",
-                              data=docx_bytes(f"từkhóa{code[-1]} nội dung", code))
+                              data=docx_bytes(f"từkhóa{code[-1]} nội dung", code), change="reissue")
     reviews.submit(users["controller"], code, 1, reviewers=["reviewer"], approver="approver")
     reviews.review(users["reviewer"], code, 1, decision="accept")
 

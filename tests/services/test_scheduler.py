@@ -58,7 +58,7 @@ def awaiting_approval(users, code: str = "QT-01") -> None:
     documents.register_document(users["controller"], {"type": "procedure", "title": "T",
                                                       "department": "VP", "code": code})
     documents.upload_revision(users["controller"], code, filename="a.docx",
-                              data=docx_bytes("chuyển hiệu lực", code))
+                              data=docx_bytes("chuyển hiệu lực", code), change="reissue")
     reviews.submit(users["controller"], code, 1, reviewers=["reviewer"], approver="approver")
     reviews.review(users["reviewer"], code, 1, decision="accept")
 

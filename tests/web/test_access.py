@@ -10,7 +10,7 @@ from tests.helpers import PASSWORD, csrf_token, docx_bytes, login
 def register(users, procedure):
     """QT-01 r1 effective, r2 in review routed to reviewer and approver."""
     documents.upload_revision(users["controller"], "QT-01", filename="b.docx",
-                              data=docx_bytes("bản hai"), reason="Sửa đổi")
+                              data=docx_bytes("bản hai"), reason="Sửa đổi", change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer"], approver="approver")
     return users
 

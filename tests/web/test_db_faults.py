@@ -141,14 +141,14 @@ def test_a_full_disk_on_upload_answers_507_and_stores_nothing(app, db, procedure
     before = _counts(db)
     drafts = db.session.scalar(select(func.count()).select_from(DraftFile))
     with failing_insert(db, "draft_file", OSError(errno.ENOSPC, "No space left on device")):
-        page = client.post("/documents/QT-01/upload", data={
+        page = client.post("/documents/QT-01/upload", data={"change": "reissue",
             "csrf_token": csrf_token(client), "reason": "Sửa đổi",
             "file": (io.BytesIO(docx_bytes("bản hai")), "QT-01.docx")},
             content_type="multipart/form-data")
         assert page.status_code == 507
         assert FULL_VI in page.get_data(as_text=True)
         api = app.test_client().post("/api/v1/documents/QT-01/revisions", headers=headers,
-                                     data={"reason": "Sửa đổi", "file": (
+                                     data={"change": "reissue", "reason": "Sửa đổi", "file": (
                                          io.BytesIO(docx_bytes("bản hai")),
                                          "QT-01.docx")},
                                      content_type="multipart/form-data")
@@ -180,7 +180,7 @@ def test_sqlite_reporting_disk_full_answers_507(app, db, procedure, login_as):
     event.listen(db.engine, "begin", cap)
     try:
         big = docx_bytes("nội dung rất dài " * 4000)
-        page = client.post("/documents/QT-01/upload", data={
+        page = client.post("/documents/QT-01/upload", data={"change": "reissue",
             "csrf_token": token, "reason": "Sửa đổi",
             "file": (io.BytesIO(big), "QT-01.docx")},
             content_type="multipart/form-data")
@@ -197,7 +197,7 @@ def test_sqlite_reporting_disk_full_answers_507(app, db, procedure, login_as):
 def test_a_full_disk_during_approval_answers_507_and_leaves_the_intent_consistent(
         app, db, users, procedure, login_as):
     rev = documents.upload_revision(users["controller"], "QT-01", filename="QT-01.docx",
-                                    data=docx_bytes("bản hai"), reason="Sửa đổi")
+                                    data=docx_bytes("bản hai"), reason="Sửa đổi", change="reissue")
     reviews.submit(users["controller"], "QT-01", rev.number, reviewers=["reviewer"],
                    approver="approver")
     reviews.review(users["reviewer"], "QT-01", rev.number, decision="accept")

@@ -146,7 +146,7 @@ def test_language_choice_outlives_sign_in(users, client):
 
 def test_upload_refusal_is_in_vietnamese(users, procedure, login_as):
     secretary = login_as("controller")
-    response = secretary.post("/documents/QT-01/upload", data={
+    response = secretary.post("/documents/QT-01/upload", data={"change": "reissue",
         "csrf_token": csrf_token(secretary), "reason": "Sửa đổi",
         "file": (io.BytesIO(PDF), "quy-trinh.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 415
@@ -155,7 +155,7 @@ def test_upload_refusal_is_in_vietnamese(users, procedure, login_as):
     assert "This is not a Word document" not in page
 
     switch(secretary, "en")
-    response = secretary.post("/documents/QT-01/upload", data={
+    response = secretary.post("/documents/QT-01/upload", data={"change": "reissue",
         "csrf_token": csrf_token(secretary), "reason": "Amendment",
         "file": (io.BytesIO(PDF), "procedure.pdf")}, content_type="multipart/form-data")
     assert "This is not a Word document (.docx)" in response.get_data(as_text=True)

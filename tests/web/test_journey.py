@@ -20,7 +20,7 @@ def test_journey_through_pages(users, login_as, departments, db):
     assert db.session.query(Document).filter_by(code="QT-01").one().status == "new"
     page = secretary.get("/documents/QT-01").get_data(as_text=True)
     assert "&lt;b&gt;tiếp nhận&lt;/b&gt;" in page and "<b>tiếp nhận</b>" not in page
-    response = secretary.post("/documents/QT-01/upload", data={
+    response = secretary.post("/documents/QT-01/upload", data={"change": "reissue",
         "csrf_token": token, "reason": "",
         "file": (__import__("io").BytesIO(docx_bytes()), "Quy trình \"x\";.docx")},
         content_type="multipart/form-data")

@@ -34,7 +34,7 @@ def secretary(users, departments, login_as):
 
 def upload(client, data: bytes, name: str = "file.docx"):
     return client.post("/documents/QT-01/upload",
-                       data={"csrf_token": csrf_token(client), "reason": "",
+                       data={"change": "reissue", "csrf_token": csrf_token(client), "reason": "",
                              "file": (io.BytesIO(data), name)},
                        content_type="multipart/form-data")
 
@@ -76,7 +76,7 @@ def test_docx_over_the_upload_limit_is_413(secretary, app, db):
 
 def test_no_file_is_400(secretary):
     response = secretary.post("/documents/QT-01/upload",
-                              data={"csrf_token": csrf_token(secretary)})
+                              data={"change": "reissue", "csrf_token": csrf_token(secretary)})
     assert response.status_code == 400
 
 
@@ -85,7 +85,8 @@ def test_markup_in_comment_and_docx_body_is_inert(users, procedure, login_as):
     from tests.helpers import docx_bytes
     documents.upload_revision(users["controller"], "QT-01",
                               filename="<img src=x onerror=alert(1)>.docx",
-                              data=docx_bytes("<script>alert(1)</script>"), reason="<b>x</b>")
+                              data=docx_bytes("<script>alert(1)</script>"), reason="<b>x</b>",
+                              change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["reviewer"], approver="approver")
     reviews.review(users["reviewer"], "QT-01", 2, decision="reject",
                    comment="<img src=x onerror=alert(1)>")
