@@ -22,9 +22,9 @@ def registered(users):
 
 
 def publish_file(users, code: str, filename: str, data: bytes, reason: str = "") -> Revision:
-    """Drive one uploaded file from draft to effective today; return its revision."""
+    """Drive one uploaded file from draft to effective today (a new issue); return it."""
     rev = documents.upload_revision(users["controller"], code, filename=filename, data=data,
-                                    reason=reason)
+                                    reason=reason, change="reissue")
     reviews.submit(users["controller"], code, rev.number, reviewers=["reviewer"],
                    approver="approver")
     reviews.review(users["reviewer"], code, rev.number, decision="accept", comment="ok")

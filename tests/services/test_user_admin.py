@@ -59,7 +59,7 @@ def test_users_with_role_matches_any_role_of_the_set(db, users):
 def test_a_reviewer_and_staff_member_reviews(db, users, procedure):
     _make(users)
     documents.upload_revision(users["controller"], "QT-01", filename="b.docx",
-                              data=docx_bytes("bản hai"), reason="Sửa đổi")
+                              data=docx_bytes("bản hai"), reason="Sửa đổi", change="reissue")
     reviews.submit(users["controller"], "QT-01", 2, reviewers=["truongphong"],
                    approver="approver")
     person = users_service.find_user("truongphong")
