@@ -32,8 +32,8 @@ PDF_HEADER_WINDOW = 1024
 # by the agency in Word: their controlled copies carry the full stamp, signature and history
 # pages, and a PDF or sheet would freeze text the next revision must edit. Forms are filled in
 # and are often Excel sheets or fixed PDFs; external documents (laws, decrees, standards) and
-# scanned signed decisions arrive as PDF and are never edited here. Records are filed apart
-# (services/records.py), not as revisions.
+# scanned signed decisions arrive as PDF and are never edited here. Records are not
+# revisions of a document (issue #12 files them apart).
 ACCEPTS: dict[DocType, frozenset[Media]] = {
     DocType.MANUAL: frozenset({Media.DOCX}),
     DocType.POLICY: frozenset({Media.DOCX}),
@@ -62,6 +62,13 @@ NAME_SUFFIXES: dict[str, tuple[str, ...]] = {
 def accepts(doc_type: str, media: str) -> bool:
     """Tell whether documents of doc_type may be stored in this format."""
     return Media(media) in ACCEPTS.get(DocType(doc_type), frozenset())
+
+
+def upload_extensions(doc_type: str) -> tuple[str, ...]:
+    """Return the file name endings an upload for this type may have (.doc becomes .docx)."""
+    kinds = accepted(doc_type)
+    return tuple(f".{k}" for k in ("docx", "doc", "pdf", "xlsx")
+                 if k in kinds or (k == "doc" and "docx" in kinds))
 
 
 def accepted(doc_type: str) -> tuple[str, ...]:

@@ -1,7 +1,6 @@
 """Register documents, upload drafts, and read them back under visibility rules."""
 
 import hashlib
-import json
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select
@@ -30,7 +29,7 @@ from docctl.errors import (
 from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, Review, Revision, Signature, User
 from docctl.office.printed import read_printed
-from docctl.services import audit, numbers, organisation, printed, uploads
+from docctl.services import audit, numbers, organisation, printed, printed_facts, uploads
 from docctl.services.context import now, setting, store
 from docctl.store import layout
 
@@ -200,7 +199,7 @@ def register_document(actor: User, data: dict) -> Document:
             raise ValidationError(_l("This type cannot belong to that parent"),
                                   field="parent")
     try:
-        review_months = int(data.get("review_months") or 12)
+        review_months = int(data.get("review_months") or organisation.default_review_months())
     except (TypeError, ValueError):
         raise ValidationError(_l("Review interval must be a number of months"),
                               field="review_months") from None
@@ -262,7 +261,7 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
                                                   shown)
     warnings = printed.check(shown, code=document.code, issue=new_issue,
                              amendment=new_amendment, effective_date=None)
-    printed_json = json.dumps(printed.as_json(shown, warnings), ensure_ascii=False)
+    printed_json = printed_facts.stored_json(shown, warnings, info.notices)
     if draft is not None:
         revision = draft
         revision.filename, revision.size, revision.sha256 = name, info.size, info.sha256
@@ -290,7 +289,8 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
                           "issue": new_issue, "amendment": new_amendment,
                           "label": organisation.label(new_issue, new_amendment),
                           "change": chosen.value if chosen else None,
-                          "warnings": [str(w) for w in warnings]})
+                          "warnings": [str(w) for w in warnings],
+                          "notices": [str(n) for n in info.notices]})
     db.session.commit()
     return revision
 

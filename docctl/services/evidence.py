@@ -260,15 +260,16 @@ def _revision(actor: User, writer: _Writer, document: Document, revision: Revisi
     except DocctlError:
         facts["problem"] = "the file of this revision is missing; not included"
         return facts
-    name = f"{folder}/original/{_ascii(document.slug)}_r{label}.docx"
+    ext = revision.media or "docx"
+    name = f"{folder}/original/{_ascii(document.slug)}_r{label}.{ext}"
     facts["files"]["original"] = {"path": name, "sha256": writer.put(name, original)}
     kind = copies.stamp_kind(revision)
     try:
-        stamped = office.stamp_copy(original, copies.stamp_info(actor, revision, kind))
+        stamped = copies.stamp_bytes(original, ext, copies.stamp_info(actor, revision, kind))
     except DocctlError as exc:
         facts["problem"] = f"no stamped copy could be made: {exc.message}"
         return facts
-    name = f"{folder}/stamped/{_ascii(document.slug)}_r{label}{copies.SUFFIX[kind]}.docx"
+    name = f"{folder}/stamped/{_ascii(document.slug)}_r{label}{copies.SUFFIX[kind]}.{ext}"
     facts["files"]["stamped"] = {"path": name, "stamp": kind, "sha256": writer.put(name, stamped)}
     return facts
 

@@ -82,7 +82,7 @@ def revision_json(revision) -> dict:
             "label": documents.label(revision),
             "printed": {k: printed[k] for k in ("code", "issue", "amendment",
                                                 "effective_date")},
-            "warnings": printed["warnings"],
+            "warnings": printed["warnings"], "notices": printed["notices"],
             "status": revision.status, "effective_date": _iso(revision.effective_date),
             "reason": revision.reason, "filename": revision.filename,
             "author": revision.author.username,
@@ -170,7 +170,7 @@ def revision_upload(code: str):
                                 f=", ".join(sorted(unknown))), fields=sorted(unknown))
     file = request.files.get("file")
     if file is None:
-        raise ValidationError(_("Choose a .docx file to upload"), field="file")
+        raise ValidationError(_("Choose a file to upload"), field="file")
     form = request.form
     revision = documents.upload_revision(current_actor(), code, filename=file.filename or "",
                                          data=file.read(), reason=form.get("reason", ""),

@@ -6,6 +6,7 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from docctl.domain import formats
 from docctl.domain.lifecycle import NO_LONGER_CURRENT, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, has_perm
@@ -192,7 +193,7 @@ def upload(code: str):
         file = request.files.get("file")
         try:
             if file is None or not file.filename:
-                raise ValidationError(_("Choose a .docx file to upload"), field="file")
+                raise ValidationError(_("Choose a file to upload"), field="file")
             rev = documents.upload_revision(user, code, filename=file.filename,
                                             data=file.read(),
                                             reason=request.form.get("reason", ""),
@@ -203,14 +204,17 @@ def upload(code: str):
             flash(error_message(exc), "error")
             return render_template("documents/upload.html", document=document,
                                    form=request.form,
-                                   numbers=numbers.choices(document)), exc.status
+                                   numbers=numbers.choices(document),
+                           extensions=formats.upload_extensions(document.doc_type)), exc.status
         flash(_("Draft saved as revision %(n)s. Check it, then submit it for review.",
                 n=documents.label(rev)), "success")
-        for warning in printed_facts.facts(rev)["warnings"]:
-            flash(warning, "info")
+        told = printed_facts.facts(rev)
+        for message in told["notices"] + told["warnings"]:
+            flash(message, "info")
         return redirect(url_for("documents.revision", code=document.code, number=rev.number))
     return render_template("documents/upload.html", document=document, form={},
-                           numbers=numbers.choices(document))
+                           numbers=numbers.choices(document),
+                           extensions=formats.upload_extensions(document.doc_type))
 
 
 @bp.route("/<code>/revisions/<int:number>/submit", methods=["GET", "POST"])
