@@ -203,6 +203,9 @@ def hf_text(info: StampInfo, existing: str = "") -> str:
     lines = stamp_lines(info)
     mark = mark_line(info)
     rest = [line for line in lines if line != mark] + ["", "", "", ""]
+    # Code first: a shortened line loses its end, and the code is what names the copy.
+    rest[0] = " · ".join(part for part in (f"{info.code} — {info.title}", info.organisation)
+                         if part.strip())
     # (text, priority: lower is shortened first, floor it may be cut to)
     pieces = [[_hf_escape(rest[0]), 2, 24], [_hf_escape(rest[1]), 4, 60],
               [_hf_escape(mark), 5, 40], [_hf_escape(rest[2]), 3, 40],
