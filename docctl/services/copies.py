@@ -78,7 +78,10 @@ def _approver_name(revision: Revision) -> str:
     signed = next((s for s in signatures.current(revision) if s.meaning == "approved"), None)
     if signed is not None:
         return signed.signer_name   # the name as signed, even if the account was renamed
-    return revision.approver.display_name if revision.approver else ""
+    if revision.approver:
+        return revision.approver.display_name
+    # Imported: the approver named by the agency's own list, never presented as a signature.
+    return revision.origin_approver or ""
 
 
 def stamp_info(user: User, revision: Revision, kind: str) -> office.StampInfo:

@@ -224,6 +224,12 @@ def test_imported_documents_read_like_any_other(users, folder, login_as):
     assert staff.get("/documents/BM-01-01").status_code == 200
     page = staff.get("/documents/QT-01/revisions/1")
     assert page.status_code == 200
+    # The list's approver is shown as text, apart from docctl's signatures (pages: Vietnamese).
+    text = page.get_data(as_text=True)
+    assert "Trần Thị Phó (trước khi dùng docctl), 20/01/2026" in text
+    register = staff.get("/documents/QT-01").get_data(as_text=True)
+    assert "Trần Thị Phó (trước khi dùng docctl)" in register
+    assert "Nhập từ hệ thống hiện có" in register and "Ban hành lần đầu" not in register
     copy = staff.get("/documents/BM-01-01/revisions/1/download")
     assert copy.status_code == 200 and copy.data[:2] == b"PK"
     auditor = login_as("auditor")
