@@ -172,10 +172,12 @@ def _kill_worker_mid_conversion(soffice: str, marker: str, started, *,
     worker = subprocess.Popen([sys.executable, "-c", _WORKER, mode, soffice, profile],
                               cwd=ROOT, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        # Generous: on a loaded 2-core CI machine the worker's imports alone can take seconds.
+        deadline = time.monotonic() + 90
         while not started() and time.monotonic() < deadline and worker.poll() is None:
             time.sleep(0.05)
-        assert started(), "the conversion never started"
+        assert started(), (f"the conversion never started (worker exit code "
+                           f"{worker.poll()}, marked processes {with_marker(marker)})")
     finally:
         worker.kill()
         worker.wait()
