@@ -276,3 +276,17 @@ def test_printed_metadata_disagreeing_is_a_warning_kept_with_the_revision(users,
     revision = Document.query.filter_by(code_key="qt01").one().revisions[0]
     assert json.loads(revision.printed)["warnings"] == [
         "Tệp ghi Lần ban hành 01, sổ đăng ký ghi 03"]
+
+
+def test_future_is_judged_by_the_agencys_clock_not_utcs(users, tmp_path, clock):
+    """At 18:30 UTC on 07/12 it is already 08/12 in Hà Nội: a list dated 08/12 is not future."""
+    from datetime import UTC, datetime
+    clock.moment = datetime(2026, 12, 7, 18, 30, tzinfo=UTC)
+    rows = agency_rows(procedures=2, forms_each=0)
+    rows[1][7], rows[2][7] = "08/12/2026", "09/12/2026"   # QT-01: agency's today; QT-02: tomorrow
+    folder = write_agency(tmp_path / "agency", rows)
+    plan = importing.dry_run(users["controller"], importsource.from_folder(str(folder)))
+    by_code = {r.as_json()["code"]: r.as_json() for r in plan.rows}
+    assert by_code["QT-01"]["action"] == "import", by_code["QT-01"]
+    assert by_code["QT-01"]["effective_date"] == "2026-12-08"
+    assert by_code["QT-02"]["action"] == "error" and "future" in by_code["QT-02"]["message"]
