@@ -24,7 +24,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from bench import world  # noqa: E402
 from bench.report import Report, ms_extra, summary  # noqa: E402
-from docctl import office  # noqa: E402
+from docctl import dbengine, office  # noqa: E402
 from docctl.domain.diff import changed_words, diff_words, side_by_side  # noqa: E402
 from docctl.extensions import db  # noqa: E402
 from docctl.models import Document, Revision  # noqa: E402
@@ -156,7 +156,8 @@ def _fill_asof(people) -> None:
         doc_type, prefix, noun = world.REGISTER_TYPES[i % len(world.REGISTER_TYPES)]
         withdrawn = datetime(2025, 6, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 400)) \
             if i % 10 == 0 else None
-        docs.append({"code": f"{prefix}-A{i:04d}", "slug": f"{prefix}-A{i:04d}",
+        docs.append({"code": f"{prefix}-A{i:04d}", "code_key": f"{prefix}a{i:04d}".lower(),
+                     "slug": f"{prefix}-A{i:04d}",
                      "doc_type": doc_type, "title": f"{noun} số {i}",
                      "department_id": 1 + i % len(world.DEPARTMENTS), "parent_id": None,
                      "review_months": 12, "status": "obsolete" if withdrawn else "effective",
@@ -261,6 +262,9 @@ def main() -> int:
         # Keep the users usable after their session closes.
         with app.app_context():
             people = {u: db.session.merge(p, load=True) for u, p in people.items()}
+            # Loading them began a write transaction (SQLite BEGIN IMMEDIATE); end it so the
+            # benches' own sessions below are not locked out, keeping the objects loaded.
+            dbengine.end_keeping_objects(db.session())
             bench_service_copy(report, app, people, made[20])
             bench_asof(report, app, people)
         bench_diff(report)
