@@ -84,6 +84,8 @@ class StampInfo:
     downloaded_at: datetime
     kind: str = "controlled"
     superseded_by: int | None = None
+    # The successor's label as the organisation prints it ("" → its two-digit sequence).
+    superseded_label: str = ""
     ended_on: date | None = None
     withdrawn_reason: str | None = None
     signatures: tuple[SignatureLine, ...] = field(default_factory=tuple)
@@ -113,8 +115,9 @@ def mark_line(info: StampInfo) -> str:
                 f"effective from {_d(info.effective_date)}")
     if info.superseded_by is not None:
         return (f"{OBSOLETE_MARK} — đã được thay thế bởi lần ban hành "
-                f"{_label(info.superseded_by)} ngày {_d(info.ended_on)} / superseded by "
-                f"revision {info.superseded_by} on {_d(info.ended_on)}")
+                f"{_label(info.superseded_by, info.superseded_label)} ngày {_d(info.ended_on)} "
+                f"/ superseded by revision {_label(info.superseded_by, info.superseded_label)} "
+                f"on {_d(info.ended_on)}")
     return (f"{OBSOLETE_MARK} — đã thu hồi ngày {_d(info.ended_on)} / withdrawn on "
             f"{_d(info.ended_on)}: {_clean(info.withdrawn_reason)}")
 

@@ -64,13 +64,17 @@ def _local_date(moment: datetime | None) -> date | None:
     return moment.astimezone(zone()).date() if moment else None
 
 
+def _successor(revision: Revision) -> Revision | None:
+    """Return the revision that superseded this one, if any."""
+    return next((r for r in revision.document.revisions
+                 if r.number == revision.superseded_by), None)
+
+
 def _ended_on(revision: Revision) -> date | None:
     """Return the day a revision stopped being in force."""
-    if revision.superseded_by is not None:
-        successor = next((r for r in revision.document.revisions
-                          if r.number == revision.superseded_by), None)
-        if successor is not None and successor.effective_date is not None:
-            return successor.effective_date
+    successor = _successor(revision) if revision.superseded_by is not None else None
+    if successor is not None and successor.effective_date is not None:
+        return successor.effective_date
     return _local_date(revision.ended_at or revision.document.withdrawn_at)
 
 
@@ -82,6 +86,11 @@ def _approver_name(revision: Revision) -> str:
         return revision.approver.display_name
     # Imported: the approver named by the agency's own list, never presented as a signature.
     return revision.origin_approver or ""
+
+
+def _successor_label(revision: Revision) -> str:
+    successor = _successor(revision)
+    return organisation.label(successor.issue, successor.amendment) if successor else ""
 
 
 def stamp_info(user: User, revision: Revision, kind: str) -> office.StampInfo:
@@ -101,6 +110,7 @@ def stamp_info(user: User, revision: Revision, kind: str) -> office.StampInfo:
         downloaded_by=f"{user.display_name} ({user.username})",
         downloaded_at=now().astimezone(zone()), kind=kind,
         superseded_by=revision.superseded_by if obsolete else None,
+        superseded_label=_successor_label(revision) if obsolete else "",
         ended_on=_ended_on(revision) if obsolete else None,
         withdrawn_reason=(revision.ended_reason or document.withdrawn_reason or "")
         if withdrawn else None,

@@ -151,7 +151,7 @@ def test_signature_block_and_revision_history_are_appended_after_a_page_break():
 def test_obsolete_copies_carry_the_mark_and_a_renderable_watermark(name):
     stamped = stamp_copy(_read(name), SUPERSEDED)
     for _, variant, text in _header_texts(stamped):
-        assert "HẾT HIỆU LỰC / OBSOLETE" in text and "superseded by revision 2 on 01/09/2025" \
+        assert "HẾT HIỆU LỰC / OBSOLETE" in text and "superseded by revision 02 on 01/09/2025" \
             in text, variant
         assert "BẢN KIỂM SOÁT" not in text
     for header in _header_xml(stamped):

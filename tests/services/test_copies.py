@@ -100,6 +100,19 @@ def test_originals_stay_byte_identical_after_many_downloads(app, db, users, time
     assert [d["kind"] for d in downloads(db)] == ["controlled"] * 3 + ["original"]
 
 
+def test_an_amended_successor_is_named_by_its_label(app, db, users, timeline):
+    """An obsolete copy names what replaced it as the agency prints it (01sđ01), not r2."""
+    from docctl.services import organisation
+    organisation.put(organisation.LABEL_FORMAT, "sd")
+    db.session.commit()
+    timeline.advance(days=10)
+    publish(users, "QT-01", text="phiên bản hai", reason="Sửa đổi bước 3", change="amendment")
+    copy = copies.controlled_copy(users["auditor"], "QT-01", 1)
+    for text in headers(copy.data):
+        assert "đã được thay thế bởi lần ban hành 01sđ01" in text
+        assert "superseded by revision 01sđ01" in text
+
+
 def test_superseded_and_withdrawn_revisions_are_stamped_obsolete(app, db, users, timeline):
     timeline.advance(days=10)
     publish(users, "QT-01", text="phiên bản hai", reason="Bổ sung bước kiểm tra")
@@ -107,7 +120,7 @@ def test_superseded_and_withdrawn_revisions_are_stamped_obsolete(app, db, users,
     assert copy.filename == "QT-01_r01_HET-HIEU-LUC.docx"
     for text in headers(copy.data):
         assert "HẾT HIỆU LỰC / OBSOLETE" in text
-        assert "superseded by revision 2 on 02/12/2026" in text
+        assert "superseded by revision 02 on 02/12/2026" in text
         assert "BẢN KIỂM SOÁT" not in text
     assert watermarks(copy.data) and all(w == "HẾT HIỆU LỰC / OBSOLETE"
                                          for w in watermarks(copy.data))
