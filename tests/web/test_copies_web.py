@@ -37,7 +37,7 @@ def test_auditor_gets_an_obsolete_copy_marked_so(two_revisions, login_as):
     assert response.status_code == 200
     assert "HET-HIEU-LUC" in response.headers["Content-Disposition"]
     text = extract_text(response.data)
-    assert "HẾT HIỆU LỰC / OBSOLETE" in text and "revision 2" in text
+    assert "HẾT HIỆU LỰC / OBSOLETE" in text and "superseded by revision 02" in text
 
 
 def test_compare_page_and_api(two_revisions, login_as):
