@@ -2,6 +2,7 @@
 
 import json
 
+from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -25,9 +26,18 @@ REVIEW_MONTHS = "default_review_months"
 DEFAULT_REVIEW_MONTHS = 12
 
 
+def _cache() -> dict:
+    # Read once per request (or app context): a page or a copy asks for the label format
+    # once per revision it shows, and the organisation's name on every page.
+    return g.setdefault("docctl_organisation", {}) if has_app_context() else {}
+
+
 def _get(name: str) -> str | None:
-    row = db.session.scalar(select(Setting).where(Setting.name == name))
-    return row.value if row is not None else None
+    cache = _cache()
+    if name not in cache:
+        row = db.session.get(Setting, name)
+        cache[name] = row.value if row is not None else None
+    return cache[name]
 
 
 def put(name: str, value: str) -> None:
@@ -37,6 +47,8 @@ def put(name: str, value: str) -> None:
         db.session.add(Setting(name=name, value=value, updated_at=now()))
     else:
         row.value, row.updated_at = value, now()
+    # Forget what was read: later reads see the new value (or, after a rollback, the old).
+    _cache().clear()
 
 
 def name() -> str:

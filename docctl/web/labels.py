@@ -197,13 +197,7 @@ AREAS = {
 
 
 def revision_label(revision) -> str:
-    """Return a revision's issue/amendment label in the organisation's format (codes helper)."""
-    from flask import g
+    """Return a revision's issue/amendment label in the organisation's format."""
+    from docctl.services import documents
 
-    from docctl.domain.labels import format_label
-    from docctl.services import organisation
-
-    # One settings read per request, however many revisions a page lists.
-    if "label_format" not in g:
-        g.label_format = organisation.label_format()
-    return format_label(revision.issue, revision.amendment, g.label_format)
+    return documents.label(revision)
