@@ -23,7 +23,15 @@ from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, ImportRun, Revision, User
 from docctl.office import sheets
 from docctl.office.printed import read_printed
-from docctl.services import audit, documents, importlock, masterlist, publishing, uploads
+from docctl.services import (
+    audit,
+    documents,
+    importlock,
+    masterlist,
+    printed_facts,
+    publishing,
+    uploads,
+)
 from docctl.services import printed as printed_check
 from docctl.services.context import now, today
 from docctl.services.documents import require
@@ -50,7 +58,7 @@ class Row:
     messages: list[str] = field(default_factory=list)
     entry: masterlist.Entry | None = None
     upload: uploads.Upload | None = None
-    printed: dict | None = None
+    printed: str | None = None        # the revision's `printed` JSON text
     existing_id: int | None = None    # a document an interrupted import left unpublished
 
     @property
@@ -245,7 +253,8 @@ def _check_file(row: Row, data: bytes) -> None:
     warnings = printed_check.check(found, code=entry.code, issue=entry.issue,
                                    amendment=entry.amendment,
                                    effective_date=entry.effective_date)
-    row.printed = printed_check.as_json(found, warnings)
+    # Stored as an upload stores it: what the file prints, the warnings and the notices.
+    row.printed = printed_facts.stored_json(found, warnings, upload.notices)
     row.messages.extend(warnings)
     _check_existing(row, data)
 
@@ -372,7 +381,7 @@ def _import_one(actor: User, row: Row, run_id: int) -> None:
     revision.effective_date = entry.effective_date
     revision.origin_approver, revision.origin_approved_on = entry.approver, entry.approved_on
     revision.import_run_id = run_id
-    revision.printed = json.dumps(row.printed or {}, ensure_ascii=False)
+    revision.printed = row.printed or "{}"
     revision.reason = ""
     db.session.flush()
     draft = db.session.get(DraftFile, revision.id)
