@@ -152,6 +152,10 @@ class Document(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # Periodic review: the day the owner last confirmed it ("reviewed, no change") and the
+    # day the next review falls due (effective date or last review + review_months).
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    next_review_date: Mapped[date | None] = mapped_column(Date, index=True)
     # Optimistic concurrency: a stale writer gets 409 (R53).
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -270,15 +274,133 @@ class Intent(db.Model):
     """A git write announced before it happens, so a crash can be finished or undone."""
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The plan that builds its commit and applies it (services/plans): publish, release, ...
     kind: Mapped[str] = mapped_column(String(20))
-    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"))
+    # The one document it changes, if it changes one; every document it changes is also an
+    # IntentDocument row (a release changes many).
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))
     revision_id: Mapped[int | None] = mapped_column(ForeignKey("revision.id"))
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("release.id"))
     payload: Mapped[str] = mapped_column(Text)
     expected_head: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     commit_sha: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IntentDocument(db.Model):
+    """A document an intent changes: pending intents block other changes to it."""
+
+    intent_id: Mapped[str] = mapped_column(ForeignKey("intent.id"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True,
+                                             index=True)
+
+
+class Release(db.Model):
+    """A set of documents issued (and abolished) together by one decision (Quyết định)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    # Số/ký hiệu as printed (3494/QĐ-UBND); decision_key folds it for uniqueness, slug is
+    # its ASCII folder and tag name (3494-QD-UBND).
+    decision_number: Mapped[str] = mapped_column(String(60))
+    decision_key: Mapped[str] = mapped_column(String(60), unique=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    decision_date: Mapped[date] = mapped_column(Date)
+    # Who signs the decision, as printed (title and name); text, not a docctl account.
+    signer: Mapped[str] = mapped_column(String(200))
+    effective_date: Mapped[date] = mapped_column(Date, index=True)
+    # draft, approved (signed, waiting for its date), effective, replaced
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("release.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+    tag: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    items: Mapped[list["ReleaseItem"]] = relationship(back_populates="release",
+                                                      order_by="ReleaseItem.id")
+    replaces: Mapped["Release | None"] = relationship(remote_side=[id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ReleaseItem(db.Model):
+    """One document in a release: a revision it issues, or the document it abolishes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    # Set for "issue"; None for "abolish" (bãi bỏ).
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revision.id"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+
+    release: Mapped[Release] = relationship(back_populates="items")
+    document: Mapped[Document] = relationship()
+    revision: Mapped[Revision | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("release_id", "document_id",
+                                       name="uq_release_item_document"),)
+
+
+class ReleaseScan(db.Model):
+    """The signed decision as scanned, kept beside the generated one."""
+
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id"), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(300))
+    media: Mapped[str] = mapped_column(String(10))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once git holds the scan (with the release's commit, or its own after issue).
+    commit_sha: Mapped[str | None] = mapped_column(String(40))
+
+
+class RevisionForm(db.Model):
+    """A form a procedure revision uses, at the form's revision (BM-03-01 r2)."""
+
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revision.id"), primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True,
+                                         index=True)
+    form_revision: Mapped[int] = mapped_column(Integer)
+
+    form: Mapped[Document] = relationship()
+
+
+class ChangeRequest(db.Model):
+    """Phiếu đề nghị sửa đổi tài liệu: a request to change a document in force."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    # The revision in force the request was made against (internal number).
+    revision_number: Mapped[int] = mapped_column(Integer)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    attachment_name: Mapped[str | None] = mapped_column(String(300))
+    attachment_sha256: Mapped[str | None] = mapped_column(String(64))
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # open, accepted (a draft is open for it), declined, done (its revision took effect)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    # The revision opened to carry the change out.
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("revision.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    document: Mapped[Document] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    revision: Mapped[Revision | None] = relationship()
 
 
 class ImportRun(db.Model):

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from docctl.extensions import db
 from docctl.flock import try_flock
-from docctl.models import Intent
+from docctl.models import Intent, IntentDocument
 from docctl.services.context import now
 
 
@@ -64,13 +64,20 @@ def own(intent_id: str) -> Ownership:
     return ownership
 
 
-def pending(*, revision_id: int | None = None, document_id: int | None = None) -> list[Intent]:
-    """Return the pending intents of a revision or a document, oldest first."""
+def pending(*, revision_id: int | None = None, document_id: int | None = None,
+            release_id: int | None = None) -> list[Intent]:
+    """Return the pending intents of a revision, a document or a release, oldest first.
+
+    A document's are every intent that names it, a release's included.
+    """
     query = select(Intent).where(Intent.state == "pending")
     if revision_id is not None:
         query = query.where(Intent.revision_id == revision_id)
     if document_id is not None:
-        query = query.where(Intent.document_id == document_id)
+        query = query.where(Intent.id.in_(select(IntentDocument.intent_id).where(
+            IntentDocument.document_id == document_id)))
+    if release_id is not None:
+        query = query.where(Intent.release_id == release_id)
     return list(db.session.scalars(query.order_by(Intent.created_at, Intent.id)))
 
 

@@ -1,10 +1,17 @@
-"""Approve, take effect, withdraw: intent → git commit → database, in that order."""
+"""The one unit of work for every git-backed change, and the revision actions that use it.
+
+intent → one git commit → the database → index jobs, in that order (DESIGN §4). `run` takes a
+kind (its plan, services/plans, builds the commit and applies it), the documents it changes and
+a payload; `finish`, `settle`, `settle_pending` and `recover` complete or abandon a change a
+crash interrupted, whatever its kind. approve, take_effect_due, withdraw and publish_imported
+are the revision actions built on it; releases and periodic reviews use it the same way.
+"""
 
 import json
 import logging
 import time
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -23,18 +30,17 @@ from docctl.errors import (
     ValidationError,
 )
 from docctl.extensions import db
-from docctl.models import Document, DraftFile, IndexJob, Intent, Revision, User
-from docctl.services import audit, intents, printed_facts, signatures
+from docctl.models import Document, Intent, IntentDocument, Release, ReleaseItem, Revision, User
+from docctl.services import audit, intents, plans, printed_facts, signatures
 from docctl.services.context import now, store, today
 from docctl.services.documents import (
-    document_dir,
     effective_revision,
     get_document,
     get_revision,
     require,
     revision_bytes,
 )
-from docctl.services.gitfacts import commit_files, person
+from docctl.services.gitfacts import person
 from docctl.store import StoreLock, layout
 
 log = logging.getLogger(__name__)
@@ -76,14 +82,17 @@ def approve(actor: User, code: str, number: int, *, password: str,
                "effective_date": effective_date.isoformat(),
                "takes_effect": effective_date <= today(),
                "tag": layout.revision_tag(revision.document.slug, revision.number)}
-    intent = _run(actor, "publish", revision.document, revision, payload)
+    intent = run(actor, "publish", payload, documents=[revision.document], revision=revision)
     return db.session.get(Revision, intent.revision_id)
 
 
 def take_effect_due() -> int:
     """Make every approved revision whose date has come effective; return how many."""
+    # Revisions issued by a decision take effect together, with their release (releases).
+    in_release = select(ReleaseItem.revision_id).where(ReleaseItem.revision_id.is_not(None))
     due = db.session.scalars(select(Revision.id).where(
-        Revision.status == Status.APPROVED, Revision.effective_date <= today())
+        Revision.status == Status.APPROVED, Revision.effective_date <= today(),
+        Revision.id.not_in(in_release))
         .order_by(Revision.effective_date, Revision.id)).all()
     done = 0
     for revision_id in due:
@@ -92,7 +101,8 @@ def take_effect_due() -> int:
             revision = db.session.get(Revision, revision_id)
             if revision.status != Status.APPROVED:
                 continue   # a settled intent already made it effective
-            _run(None, "take_effect", revision.document, revision, {"at": now().isoformat()})
+            run(None, "take_effect", {"at": now().isoformat()}, documents=[revision.document],
+                revision=revision)
             done += 1
         except (Conflict, InProgress):
             db.session.rollback()   # another process got there first, or is at it now
@@ -120,7 +130,7 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
         raise Conflict(_l("Nothing has been published for this document yet"))
     signatures.confirm_password(actor, password, document=document, revision=target)
     payload = {"signer_id": actor.id, "signed_at": now().isoformat(), "reason": reason}
-    intent = _run(actor, "withdraw", document, target, payload)
+    intent = run(actor, "withdraw", payload, documents=[document], revision=target)
     return db.session.get(Document, intent.document_id)
 
 
@@ -145,49 +155,61 @@ IN_PROGRESS_WAIT = 5.0
 FINISH_TRIES = 2
 
 
-def _run(actor: User | None, kind: str, document: Document, revision: Revision,
-         payload: dict) -> Intent:
+def run(actor: User | None, kind: str, payload: dict, *, documents: list[Document],
+        revision: Revision | None = None, release: Release | None = None,
+        unchanged=None) -> Intent:
+    """Carry out one change of a kind as intent → commit → database; return its intent.
+
+    A stale store head (someone else committed first) is retried while `unchanged()` says
+    the change still applies (by default: the revision's status is what it was).
+    """
     from docctl.services import reconcile
     reconcile.ensure_in_step()   # a store restored out of step with the DB: a clear 409
-    expected = revision.status
+    if unchanged is None and revision is not None:
+        revision_id, expected = revision.id, revision.status
+        unchanged = lambda: db.session.get(Revision, revision_id).status == expected  # noqa: E731
     for _attempt in range(STALE_RETRIES):
         try:
             # Index jobs queued by finish() are applied by the scheduler, not in the request.
-            return _attempt_once(actor, kind, document, revision, payload)
+            return _attempt_once(actor, kind, payload, documents, revision, release)
         except StaleHead:
-            # Only retry if this revision is still where we found it (else someone won).
-            if db.session.get(Revision, revision.id).status != expected:
+            # Only retry if the change still applies (else someone else won).
+            if unchanged is not None and not unchanged():
                 break
     raise Conflict(_l("Someone else changed this document store just now; "
                       "reload and try again"))
 
 
-def _attempt_once(actor: User | None, kind: str, document: Document, revision: Revision,
-                  payload: dict) -> Intent:
+def _attempt_once(actor: User | None, kind: str, payload: dict, documents: list[Document],
+                  revision: Revision | None, release: Release | None) -> Intent:
+    plan = plans.get(kind)
     gitstore = store()
     head = gitstore.head()
     intent_id = uuid.uuid4().hex
     # Hold the intent's lock from before it is recorded until it is settled: recovery
     # leaves it alone while this process lives, and takes it over the moment it dies.
     with intents.own(intent_id):
-        intent = Intent(id=intent_id, kind=kind, document_id=document.id,
-                        revision_id=revision.id, payload=json.dumps(payload),
-                        expected_head=head, state="pending", created_at=now())
+        intent = Intent(id=intent_id, kind=kind,
+                        document_id=documents[0].id if len(documents) == 1 else None,
+                        revision_id=revision.id if revision is not None else None,
+                        release_id=release.id if release is not None else None,
+                        payload=json.dumps(payload), expected_head=head, state="pending",
+                        created_at=now())
         db.session.add(intent)
+        for document_id in dict.fromkeys(d.id for d in documents):
+            db.session.add(IntentDocument(intent_id=intent_id, document_id=document_id))
         db.session.commit()                                         # 1. intent is durable
         faults.point("publish.after_intent")
         try:
-            spec = commit_files(kind, document, revision, payload, actor)
-            sha = gitstore.write_revision(                          # 2. one commit, locked
-                document_dir(document), spec.files, subject=spec.subject, body=spec.body,
-                trailers=spec.trailers + [("Docctl-Intent", intent.id),
-                                          ("Audit-Head", audit.head_anchor())],
-                author=person(actor), when=now(), tag=spec.tag, tag_message=spec.tag_message,
-                expected_head=head)
+            spec = plan.build(intent, payload, actor)
+            sha = _write(gitstore, spec,                            # 2. one commit, locked
+                         trailers=spec.trailers + [("Docctl-Intent", intent.id),
+                                                   ("Audit-Head", audit.head_anchor())],
+                         author=person(actor), when=now(), expected_head=head)
         except Exception as exc:
             db.session.rollback()
             if isinstance(exc, TagExists):
-                # Another request published this revision first: it is done, not broken.
+                # Another request published this first: it is done, not broken.
                 intents.mark(intent_id, "abandoned")
                 db.session.commit()
                 raise Conflict(_l("This revision has just been approved by another "
@@ -206,6 +228,20 @@ def _attempt_once(actor: User | None, kind: str, document: Document, revision: R
     return db.session.get(Intent, intent_id)
 
 
+def _write(gitstore, spec: plans.CommitSpec, **common) -> str:
+    """Commit a plan's files: one document folder as a revision write, else one change."""
+    folders = {path.rsplit("/", 1)[0] for path in spec.files}
+    if len(folders) == 1 and len(spec.tags) <= 1 and \
+            next(iter(folders)).startswith(layout.DOCUMENTS + "/"):
+        folder = folders.pop()
+        tag, tag_message = spec.tags[0] if spec.tags else (None, None)
+        return gitstore.write_revision(
+            folder, {path.rsplit("/", 1)[1]: data for path, data in spec.files.items()},
+            subject=spec.subject, body=spec.body, tag=tag, tag_message=tag_message, **common)
+    return gitstore.write_change(spec.files, subject=spec.subject, body=spec.body,
+                                 tags=spec.tags, **common)
+
+
 def _finish_after_commit(intent_id: str, sha: str) -> None:
     """Apply the committed intent; if the database refuses, leave it to the scheduler."""
     for attempt in range(1, FINISH_TRIES + 1):
@@ -222,15 +258,16 @@ def _finish_after_commit(intent_id: str, sha: str) -> None:
 
 
 def settle_pending(*, revision_id: int | None = None, document_id: int | None = None,
-                   wait: float = 0.0) -> list[Intent]:
-    """Finish or abandon the interrupted intents of a revision or document before acting.
+                   release_id: int | None = None, wait: float = 0.0) -> list[Intent]:
+    """Finish or abandon the interrupted intents of a revision, document or release first.
 
     Returns the intents it finished. An intent whose request is still at work (a double
     click) is waited for up to `wait` seconds; raises InProgress if it is still at work
     then, or while the database refuses to finish one.
     """
     finished = []
-    waiting = intents.pending(revision_id=revision_id, document_id=document_id)
+    waiting = intents.pending(revision_id=revision_id, document_id=document_id,
+                              release_id=release_id)
     for intent in waiting:
         outcome = _settle_waiting(intent, wait)
         if outcome in ("busy", "failed"):
@@ -296,42 +333,8 @@ def finish(intent: Intent, sha: str) -> bool:
         db.session.rollback()
         return False
     payload = json.loads(intent.payload)
-    revision = db.session.get(Revision, intent.revision_id)
-    document = revision.document
-    at = datetime.fromisoformat(payload.get("signed_at") or payload["at"])
     actor = db.session.get(User, payload["signer_id"]) if payload.get("signer_id") else None
-    if intent.kind == "publish":
-        revision.status = next_status(revision.status, Action.APPROVE)
-        revision.approved_at = at
-        revision.effective_date = date.fromisoformat(payload["effective_date"])
-        revision.commit_sha, revision.tag = sha, payload["tag"]
-        db.session.add(signatures.build(actor, revision, "approved", at, "password"))
-        draft = db.session.get(DraftFile, revision.id)
-        if draft is not None:
-            db.session.delete(draft)   # git holds the controlled bytes from now on
-        audit.record("approved", actor, document=document, revision=revision,
-                     details={"commit": sha, "effective_date": payload["effective_date"]})
-        if payload["takes_effect"]:
-            _make_effective(revision, at, actor, sha)
-    elif intent.kind == "take_effect":
-        _make_effective(revision, at, None, sha)
-    elif intent.kind == "import":
-        _finish_import(revision, at, actor, sha, payload)
-    elif intent.kind == "withdraw":
-        revision.status = next_status(revision.status, Action.WITHDRAW)
-        revision.ended_at, revision.ended_reason = at, payload["reason"]
-        db.session.add(signatures.build(actor, revision, "withdrawn", at, "password"))
-        # A revision approved for a later date must not bring the document back.
-        for pending in document.revisions:
-            if pending.id != revision.id and pending.status == Status.APPROVED:
-                pending.status = next_status(pending.status, Action.WITHDRAW)
-                pending.ended_at, pending.ended_reason = at, payload["reason"]
-        document.status, document.withdrawn_at = "obsolete", at
-        document.withdrawn_reason = payload["reason"]
-        db.session.add(IndexJob(document_id=document.id, revision_id=revision.id,
-                                action="remove", created_at=at))
-        audit.record("withdrawn", actor, document=document, revision=revision,
-                     details={"commit": sha}, reason=payload["reason"])
+    plans.get(intent.kind).apply(intent, payload, sha, actor)
     db.session.commit()
     return True
 
@@ -351,52 +354,8 @@ def publish_imported(actor: User, revision: Revision, *, run_id: int) -> Revisio
     payload = {"signer_id": actor.id, "signed_at": now().isoformat(),
                "effective_date": revision.effective_date.isoformat(), "run_id": run_id,
                "tag": layout.revision_tag(revision.document.slug, revision.number)}
-    intent = _run(actor, "import", revision.document, revision, payload)
+    intent = run(actor, "import", payload, documents=[revision.document], revision=revision)
     return db.session.get(Revision, intent.revision_id)
-
-
-def _finish_import(revision: Revision, at: datetime, actor: User, sha: str,
-                   payload: dict) -> None:
-    document = revision.document
-    revision.status = Status.EFFECTIVE   # imported in force: no review or approval here
-    revision.effective_date = date.fromisoformat(payload["effective_date"])
-    revision.effective_at = at
-    revision.commit_sha, revision.tag = sha, payload["tag"]
-    db.session.add(signatures.build(actor, revision, "imported", at, "import"))
-    draft = db.session.get(DraftFile, revision.id)
-    if draft is not None:
-        db.session.delete(draft)
-    document.status = "effective"
-    db.session.add(IndexJob(document_id=document.id, revision_id=revision.id, action="index",
-                            created_at=at))
-    audit.record("document_imported", actor, document=document, revision=revision,
-                 details={"commit": sha, "run": payload["run_id"], "issue": revision.issue,
-                          "amendment": revision.amendment,
-                          "effective_date": payload["effective_date"],
-                          "original_approver": revision.origin_approver})
-
-
-def _make_effective(revision: Revision, at: datetime, actor: User | None, sha: str) -> None:
-    document = revision.document
-    previous = effective_revision(document)
-    if previous is not None and previous.id != revision.id:
-        previous.status = next_status(previous.status, Action.SUPERSEDE)
-        previous.ended_at, previous.superseded_by = at, revision.number
-        # The partial unique index allows one effective row: retire the old one first.
-        db.session.flush()
-        db.session.add(IndexJob(document_id=document.id, revision_id=previous.id,
-                                action="status", created_at=at))
-        audit.record("superseded", actor, document=document, revision=previous,
-                     details={"by": revision.number, "commit": sha})
-    revision.status = next_status(revision.status, Action.TAKE_EFFECT)
-    revision.effective_at = at
-    if revision.commit_sha is None:
-        revision.commit_sha = sha
-    document.status = "effective"
-    db.session.add(IndexJob(document_id=document.id, revision_id=revision.id, action="index",
-                            created_at=at))
-    audit.record("effective", actor, document=document, revision=revision,
-                 details={"commit": sha, "effective_date": revision.effective_date.isoformat()})
 
 
 # What recover() counts, per interrupted intent it looked at.

@@ -13,7 +13,15 @@ from docctl import dbengine
 from docctl.domain.lifecycle import Status
 from docctl.errors import Conflict, DocctlError, StoreError
 from docctl.extensions import db
-from docctl.models import AuditEvent, Document, Intent, Revision, Signature, User
+from docctl.models import (
+    AuditEvent,
+    Document,
+    Intent,
+    IntentDocument,
+    Revision,
+    Signature,
+    User,
+)
 from docctl.services import audit, signatures
 from docctl.services.context import store
 from docctl.services.findings import Finding
@@ -76,15 +84,22 @@ def git_behind(on_main: set[str]) -> list[Finding]:
     """Return a finding for each finished change whose commit is not on git's main branch."""
     rows = db.session.execute(
         select(Intent.kind, Intent.commit_sha, Document.code, Revision.number)
-        .join(Document, Intent.document_id == Document.id)
+        .outerjoin(Document, Intent.document_id == Document.id)
         .outerjoin(Revision, Intent.revision_id == Revision.id)
         .where(Intent.state == "done", Intent.commit_sha.is_not(None))
         .order_by(Intent.finished_at))
-    return [Finding("git-behind", f"the database records {row.kind} of {row.code} "
-                                  f"r{row.number} at git commit {row.commit_sha[:12]}, which the "
-                                  "git store does not have (git older than the database?)",
+    return [Finding("git-behind", f"the database records {row.kind} of "
+                                  f"{_what(row.code, row.number)} at git commit "
+                                  f"{row.commit_sha[:12]}, which the git store does not "
+                                  "have (git older than the database?)",
                     row.code)
             for row in rows if row.commit_sha not in on_main]
+
+
+def _what(code: str | None, number: int | None) -> str:
+    if code is None:
+        return "several documents"   # a release names its documents in intent_document
+    return f"{code} r{number}" if number is not None else code
 
 
 def ensure_in_step() -> None:
@@ -205,6 +220,7 @@ def _intent_for(item: Missing) -> Intent:
                         revision_id=revision.id, expected_head=item.sha, state="pending",
                         created_at=info.authored_at)
         db.session.add(intent)
+        db.session.add(IntentDocument(intent_id=item.intent, document_id=document.id))
     intent.payload = json.dumps(payload)
     intent.state, intent.kind = "pending", kind
     db.session.flush()

@@ -19,6 +19,7 @@ from docctl.errors import StaleHead, StoreError, TagExists, ValidationError
 from docctl.store.layout import (
     DOCUMENTS,
     RECORDS,
+    RELEASES,
     check_path,
     check_segment,
     check_sha,
@@ -179,9 +180,32 @@ class GitStore(StoreUpkeep):
         parts = check_path(document_dir, "document folder").split("/")
         if len(parts) != 3 or parts[0] != DOCUMENTS:
             raise ValidationError("not a document folder", value=document_dir[:80])
-        return self._commit(document_dir, files, subject=subject, body=body, trailers=trailers,
-                            author=author, when=when, tag=tag, tag_message=tag_message,
-                            expected_head=expected_head, write_once=False)
+        return self._commit(self._in_folder(document_dir, files), subject=subject, body=body,
+                            trailers=trailers, author=author, when=when,
+                            tags=[(tag, tag_message)] if tag is not None else [],
+                            expected_head=expected_head, write_once=())
+
+    def write_change(self, files: dict[str, bytes], *, subject: str, body: str | None,
+                     trailers: list[tuple[str, str]], author: Person,
+                     when: datetime | None = None,
+                     tags: list[tuple[str, str | None]] = (),
+                     expected_head: str | None = None) -> str:
+        """Commit files in several document or release folders as one commit, with its tags.
+
+        Keys are store paths ("documents/QT/QT-01/revision.json"); every path sits directly in
+        a document folder or a release folder. All refs move in one update or none do.
+        """
+        if not isinstance(files, dict) or not files:
+            raise ValidationError("nothing to commit")
+        for path in files:
+            parts = check_path(path, "store path").split("/")
+            if not ((len(parts) == 4 and parts[0] == DOCUMENTS)
+                    or (len(parts) == 3 and parts[0] == RELEASES)):
+                raise ValidationError("not a file in a document or release folder",
+                                      value=path[:80])
+        return self._commit(dict(files), subject=subject, body=body, trailers=trailers,
+                            author=author, when=when, tags=list(tags),
+                            expected_head=expected_head, write_once=())
 
     def commit_files(self, record_dir: str, files: dict[str, bytes], *, subject: str,
                      body: str | None, trailers: list[tuple[str, str]], author: Person,
@@ -190,19 +214,26 @@ class GitStore(StoreUpkeep):
         parts = check_path(record_dir, "record folder").split("/")
         if len(parts) != 3 or parts[0] != RECORDS:
             raise ValidationError("not a record folder", value=record_dir[:80])
-        return self._commit(record_dir, files, subject=subject, body=body, trailers=trailers,
-                            author=author, when=when, tag=None, tag_message=None,
-                            expected_head=expected_head, write_once=True)
+        by_path = self._in_folder(record_dir, files)
+        return self._commit(by_path, subject=subject, body=body, trailers=trailers,
+                            author=author, when=when, tags=[], expected_head=expected_head,
+                            write_once=tuple(by_path))
 
-    def _commit(self, directory, files, *, subject, body, trailers, author, when, tag,
-                tag_message, expected_head, write_once) -> str:
-        # Validate everything before taking the lock or touching a file.
+    @staticmethod
+    def _in_folder(directory: str, files: dict[str, bytes]) -> dict[str, bytes]:
         if not isinstance(files, dict) or not files:
             raise ValidationError("nothing to commit")
-        for name, data in files.items():
+        for name in files:
             check_segment(name, "file name")
+        return {f"{directory}/{name}": data for name, data in files.items()}
+
+    def _commit(self, files, *, subject, body, trailers, author, when, tags, expected_head,
+                write_once) -> str:
+        # Validate everything before taking the lock or touching a file.
+        for path, data in files.items():
+            check_path(path, "store path")
             if not isinstance(data, bytes | bytearray | memoryview):
-                raise ValidationError("file content must be bytes", name=name)
+                raise ValidationError("file content must be bytes", name=path.rsplit("/")[-1])
         message = format_message(subject, body, trailers)
         if not isinstance(author, Person):
             raise ValidationError("author must be a Person")
@@ -210,10 +241,13 @@ class GitStore(StoreUpkeep):
         date = _git_date(when)
         if expected_head is not None:
             check_sha(expected_head)
-        if tag is not None:
+        tag_texts = []
+        for tag, tag_message in tags:
             check_tag(tag)
-            tag_text = clean_body(tag_message or "") or tag
-        paths = [f"{directory}/{file_name}" for file_name in files]
+            tag_texts.append((tag, clean_body(tag_message or "") or tag))
+        if len({tag for tag, _text in tag_texts}) != len(tag_texts):
+            raise ValidationError("the same tag twice in one commit")
+        paths = list(files)
         env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
                "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
 
@@ -222,29 +256,32 @@ class GitStore(StoreUpkeep):
             head = self.head()
             if expected_head is not None and expected_head != head:
                 raise StaleHead("stale base", expected=expected_head, actual=head)
-            if tag is not None and self._read_ref(f"refs/tags/{tag}") is not None:
-                raise TagExists("tag already exists; tags never move", tag=tag)
-            if tag is not None:
+            for tag, _text in tag_texts:
+                if self._read_ref(f"refs/tags/{tag}") is not None:
+                    raise TagExists("tag already exists; tags never move", tag=tag)
                 # Under StoreLock no git writer is live: a lock on this tag is a dead one's.
                 (self.git_dir / "refs" / "tags" / f"{tag}.lock").unlink(missing_ok=True)
-            if write_once and self._git("ls-tree", "--name-only", head, "--", *paths).strip():
-                raise StoreError("a record is written once and never rewritten", dir=directory)
+            if write_once and self._git("ls-tree", "--name-only", head, "--",
+                                        *write_once).strip():
+                raise StoreError("a record is written once and never rewritten",
+                                 dir=paths[0].rsplit("/", 1)[0])
             marker = self.git_dir / DIRTY_MARKER
             marker.write_text(json.dumps(paths))
             try:
-                folder = self.path / directory
-                folder.mkdir(parents=True, exist_ok=True)
-                for file_name, data in files.items():
-                    (folder / file_name).write_bytes(bytes(data))
+                for path, data in files.items():
+                    target = self.path / path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(bytes(data))
                 # -f: a user-level excludes file must not make git refuse our own paths.
                 self._git("add", "-f", "--", *paths)
                 tree = self._git("write-tree").strip()
                 sha = self._git("commit-tree", tree, "-p", head, "-F", "-",
                                 stdin=message, env=env).strip()
                 updates = f"update {BRANCH} {sha} {head}\n"
-                if tag is not None:
-                    tag_object = (f"object {sha}\ntype commit\ntag {tag}\ntagger {COMMITTER_NAME}"
-                                  f" <{COMMITTER_EMAIL}> {date[1:]}\n\n{tag_text}\n")
+                for tag, tag_text in tag_texts:
+                    tag_object = (f"object {sha}\ntype commit\ntag {tag}\ntagger "
+                                  f"{COMMITTER_NAME} <{COMMITTER_EMAIL}> {date[1:]}\n\n"
+                                  f"{tag_text}\n")
                     tag_sha = self._git("mktag", stdin=tag_object).strip()
                     # "create" fails if the tag exists, and --stdin applies all updates or none.
                     updates += f"create refs/tags/{tag} {tag_sha}\n"

@@ -13,6 +13,8 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 DOCUMENTS = "documents"
 RECORDS = "records"
+# One folder per decision that issues a set: decision.json, the generated .docx, the scan.
+RELEASES = "releases"
 DOCUMENT_JSON = "document.json"
 REVISION_JSON = "revision.json"
 SOURCE = "source.docx"
@@ -113,3 +115,13 @@ def _packed_ref(git_dir: Path, name: str) -> str | None:
     if at < 40 or (at > 40 and data[at - 41:at - 40] != b"\n"):
         return None
     return data[at - 40:at].decode("ascii", "replace")
+
+
+def release_dir(slug: str) -> str:
+    """Return the folder of a release (a set issued by a decision): "releases/4500-QD-UBND"."""
+    return f"{RELEASES}/{check_segment(slug, 'release slug')}"
+
+
+def release_tag(slug: str) -> str:
+    """Return the tag of a release's issuing commit, e.g. "release/4500-QD-UBND"."""
+    return f"release/{check_segment(slug, 'release slug')}"
