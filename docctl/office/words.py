@@ -12,6 +12,7 @@ STATUS_TEXT = {
     "effective": "Đang hiệu lực / Effective",
     "superseded": "Hết hiệu lực (đã được thay thế) / Superseded",
     "obsolete": "Hết hiệu lực (đã thu hồi / bãi bỏ) / Obsolete (withdrawn)",
+    "discarded": "Dự thảo đã hủy / Discarded draft",
 }
 ROLE_TEXT = {
     "admin": "Quản trị hệ thống / Administrator",
@@ -29,9 +30,12 @@ MEANING_TEXT = {
     "withdrawn": ("Người thu hồi / Withdrawn by", "Thu hồi, bãi bỏ / Withdrawn"),
     "imported": ("Người nhập / Imported by",
                  "Nhập từ hồ sơ đã ban hành trước đây / Imported from earlier issued records"),
+    "periodic_review": ("Người xem xét định kỳ / Periodic review by",
+                        "Xem xét định kỳ, không thay đổi / Reviewed periodically, no change"),
 }
 DECISION_TEXT = {"pending": "Đang chờ / Waiting", "accept": "Đồng ý / Accepted",
-                 "reject": "Trả lại / Returned"}
+                 "reject": "Trả lại / Returned", "recalled": "Tác giả rút lại / Recalled",
+                 "rerouted": "Chuyển người khác / Re-routed"}
 UNKNOWN = "Không rõ / Unknown"
 # Audit actions as printed in evidence manifests (web/labels.ACTIONS, both languages).
 ACTION_TEXT = {
@@ -78,6 +82,14 @@ ACTION_TEXT = {
                           "Replayed from the git store (verify --repair)"),
     "search_reindexed": "Xây dựng lại chỉ mục tìm kiếm / Search index rebuilt",
     "department_created": "Tạo đơn vị / Department created",
+    # issue 11 workflow
+    "draft_discarded": "Hủy dự thảo / Discarded the draft",
+    "recalled": "Rút lại hồ sơ trình / Recalled the submission",
+    "rerouted": "Chuyển người xem xét, phê duyệt / Re-routed the review",
+    "periodic_review_confirmed": ("Xem xét định kỳ: không thay đổi / "
+                                  "Periodic review: no change"),
+    "periodic_review_revise": ("Xem xét định kỳ: cần sửa đổi / "
+                               "Periodic review: change opened"),
 }
 
 

@@ -30,7 +30,7 @@ from docctl.extensions import db
 from docctl.models import Department, Document, DraftFile, Review, Revision, Signature, User
 from docctl.office.printed import read_printed
 from docctl.services import audit, numbers, organisation, printed, printed_facts, uploads
-from docctl.services.context import now, setting, store
+from docctl.services.context import now, setting, store, zone
 from docctl.store import layout
 
 REGISTER_FIELDS = {"type", "title", "department", "parent", "code", "review_months",
@@ -53,7 +53,7 @@ def is_participant(user: User, revision: Revision) -> bool:
     if revision.approver_id == user.id:
         return True
     return any(r.reviewer_id == user.id and r.round == revision.review_round
-               for r in revision.reviews)
+               and r.decision != "rerouted" for r in revision.reviews)
 
 
 def can_see(user: User, revision: Revision) -> bool:
@@ -129,8 +129,13 @@ def visible_revisions(user: User, document: Document) -> list[Revision]:
 
 
 def list_register(user: User, *, doc_type: str | None = None, department: str | None = None,
-                  status: str | None = None, page: int = 1, per_page: int | None = None):
-    """Return (rows, total) of the register: (document, effective revision or None)."""
+                  status: str | None = None, page: int = 1, per_page: int | None = None,
+                  review: str | None = None):
+    """Return (rows, total) of the register: (document, effective revision or None).
+
+    review: "overdue" (past the periodic review date) or "due" (overdue or due within
+    30 days) keeps only documents in force in that state.
+    """
     require(user, Perm.READ)
     per_page = per_page or setting("PAGE_SIZE")
     query = select(Document)
@@ -138,6 +143,8 @@ def list_register(user: User, *, doc_type: str | None = None, department: str | 
         query = query.where(Document.status == "effective")
     elif status:
         query = query.where(Document.status == status)
+    if review:
+        query = query.where(_review_filter(review))
     if doc_type:
         query = query.where(Document.doc_type == doc_type)
     if department:
@@ -150,6 +157,17 @@ def list_register(user: User, *, doc_type: str | None = None, department: str | 
                                             selectinload(Document.department))
                                    .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
     return [(d, effective_revision(d)) for d in documents], total
+
+
+def _review_filter(review: str):
+    """Return the condition of a periodic review filter (issue 11: "overdue" or "due")."""
+    from datetime import timedelta
+
+    from docctl.services.context import today
+    if review not in ("overdue", "due"):
+        raise ValidationError(_l("Unknown review filter: use overdue or due"), field="review")
+    limit = today() if review == "overdue" else today() + timedelta(days=31)
+    return (Document.status == "effective") & (Document.next_review_date < limit)
 
 
 def departments() -> list[Department]:
@@ -250,12 +268,17 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
     info = uploads.read_upload(document.doc_type, filename, data)
     data, name = info.data, info.filename
     reason = nfc(reason)[:4000]
+    _hold(document)   # one open draft per document, even when two secretaries click at once
     latest = document.revisions[-1] if document.revisions else None
     if latest is not None and latest.status in (Status.IN_REVIEW, Status.AWAITING_APPROVAL):
         raise Conflict(_l("A revision is under review; wait for its outcome"))
     draft = latest if latest is not None and latest.status == Status.DRAFT else None
     if draft is not None and draft.author_id != actor.id:
-        raise Conflict(_l("Another author's draft is open for this document"))
+        raise Conflict(_l("%(name)s holds the open draft of this document (since %(when)s); "
+                          "it must be submitted or discarded first",
+                          name=draft.author.display_name,
+                          when=draft.created_at.astimezone(zone()).strftime("%d/%m/%Y %H:%M")),
+                       holder=draft.author.username, since=draft.created_at.isoformat())
     shown = read_printed(info.media, info.data, info.text)
     new_issue, new_amendment = numbers.for_upload(document, draft, chosen, issue, amendment,
                                                   shown)
@@ -272,6 +295,7 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
         draft_file.content, draft_file.original = data, info.original
         action = "draft_replaced"
     else:
+        # After a discarded draft too: revision numbers are never reused.
         number = (latest.number + 1) if latest else 1
         revision = Revision(document=document, number=number, status=Status.DRAFT,
                             reason=reason, filename=name, size=info.size, sha256=info.sha256,
@@ -293,6 +317,19 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
                           "notices": [str(n) for n in info.notices]})
     db.session.commit()
     return revision
+
+
+def _hold(document: Document) -> None:
+    """Lock the document's row and re-read its revisions (another request may have added one).
+
+    SQLite's write transaction (BEGIN IMMEDIATE) already serialises writers; PostgreSQL needs
+    the row lock. Different documents never wait for each other.
+    """
+    db.session.execute(select(Document.id).where(Document.id == document.id)
+                       .with_for_update())
+    for revision in list(document.revisions):
+        db.session.expire(revision)
+    db.session.expire(document, ["revisions"])
 
 
 def revision_bytes(revision: Revision) -> bytes:
@@ -361,7 +398,9 @@ def my_tasks(user: User) -> dict:
     drafts = db.session.scalars(select(Revision).where(
         Revision.author_id == user.id,
         Revision.status.in_([Status.DRAFT, Status.IN_REVIEW, Status.AWAITING_APPROVAL,
-                             Status.APPROVED]))).all()
+                             Status.APPROVED]))
+        # The page says who returned a draft and why: its reviews, in one query.
+        .options(selectinload(Revision.reviews).joinedload(Review.reviewer))).all()
     return {"reviews": reviews, "approvals": approvals, "drafts": drafts}
 
 

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from docctl.domain.labels import ISSUE_MAX, Change, next_numbers
+from docctl.domain.lifecycle import ABANDONED
 from docctl.errors import ValidationError
 from docctl.models import Document, Revision
 from docctl.office.printed import Printed
@@ -43,7 +44,8 @@ def change(value) -> Change | None:
 def for_upload(document: Document, draft: Revision | None, chosen: Change | None,
                issue, amendment, shown: Printed) -> tuple[int, int]:
     """Return (issue, amendment) of the revision being uploaded (draft: the one replaced)."""
-    before = [r for r in document.revisions if r is not draft]
+    # A discarded draft never counted: the next revision follows the one before it.
+    before = [r for r in document.revisions if r is not draft and r.status not in ABANDONED]
     explicit = issue not in (None, "") or amendment not in (None, "")
     if before:
         if explicit:
@@ -75,7 +77,7 @@ def choices(document: Document) -> dict:
 
     latest = document.revisions[-1] if document.revisions else None
     draft = latest if latest is not None and latest.status == "draft" else None
-    before = [r for r in document.revisions if r is not draft]
+    before = [r for r in document.revisions if r is not draft and r.status not in ABANDONED]
     result = {"first": not before, "draft": draft,
               "draft_label": organisation.label(draft.issue, draft.amendment) if draft else None,
               "changes": []}

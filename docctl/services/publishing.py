@@ -31,7 +31,7 @@ from docctl.errors import (
 )
 from docctl.extensions import db
 from docctl.models import Document, Intent, IntentDocument, Release, ReleaseItem, Revision, User
-from docctl.services import audit, intents, plans, printed_facts, signatures
+from docctl.services import audit, forms, intents, plans, printed_facts, signatures
 from docctl.services.context import now, store, today
 from docctl.services.documents import (
     effective_revision,
@@ -73,6 +73,7 @@ def approve(actor: User, code: str, number: int, *, password: str,
     if effective_date < today():
         raise ValidationError(_l("The effective date cannot be in the past"),
                               field="effective_date")
+    forms.check_before_approve(revision)   # no form left pointing at a superseded procedure
     signatures.confirm_password(actor, password, revision=revision)
     revision_bytes(revision)   # refuse to publish bytes that no longer match their hash
     # The date the file prints, against the one chosen: the warning stays with the revision.

@@ -29,6 +29,9 @@ from docctl.store import layout
 
 _USERNAME = re.compile(r"<([^<>\s]{1,64})>\s*$")
 _REPLAYED = ("publish", "effective", "supersede", "withdraw")
+# Commits a repair leaves to a person, each with what to do instead (later ones still replay).
+_NOT_REPLAYED = {"review": "the periodic review (no change) is recorded in git; confirm it "
+                           "again on the document's page to bring its review dates back"}
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,12 @@ def repair(progress=lambda _line: None) -> tuple[int, list[Finding]]:
     from docctl.services import publishing
     done, problems = 0, []
     for item in db_behind(store().history()):
+        if item.action in _NOT_REPLAYED:
+            problems.append(Finding("repair", f"git commit {item.sha[:12]}: {item.action} of "
+                                              f"{item.document} r{item.revision} is not "
+                                              f"replayed: {_NOT_REPLAYED[item.action]}",
+                                    item.document))
+            continue
         if item.action not in _REPLAYED:
             problems.append(Finding("repair", f"git commit {item.sha[:12]}: action "
                                               f"{item.action} cannot be replayed", item.document))

@@ -14,7 +14,8 @@ from docctl.services.documents import get_revision, require
 from docctl.services.users import find_user
 
 
-def _named_user(username: str, perm: Perm, what: str) -> User:
+def named_user(username: str, perm: Perm, what: str) -> User:
+    """Return the active user named to review or approve, or refuse naming them (400)."""
     user = find_user(str(username or ""))
     if user is None or not user.active or not has_perm(user.role, perm):
         raise ValidationError(
@@ -35,11 +36,11 @@ def submit(actor: User, code: str, number: int, *, reviewers: list[str],
         raise ValidationError(_l("Name at least one reviewer"), field="reviewers")
     named = []
     for username in dict.fromkeys(reviewers):
-        user = _named_user(username, Perm.REVIEW, "reviewer")
+        user = named_user(username, Perm.REVIEW, "reviewer")
         if user.id == revision.author_id:
             raise Forbidden(_l("The author cannot review their own revision"))
         named.append(user)
-    approving = _named_user(approver, Perm.APPROVE, "approver")
+    approving = named_user(approver, Perm.APPROVE, "approver")
     if approving.id == revision.author_id:
         raise Forbidden(_l("The author cannot approve their own revision"))
     if reason is not None:
@@ -73,7 +74,7 @@ def review(actor: User, code: str, number: int, *, decision: str, comment: str =
         next_status(revision.status, Action.ACCEPT_ALL)   # raises the 409 with its message
     mine = next((r for r in revision.reviews if r.reviewer_id == actor.id
                  and r.round == revision.review_round), None)
-    if mine is None:
+    if mine is None or mine.decision == "rerouted":   # re-routed to someone else
         raise Forbidden(_l("You are not a reviewer of this revision"))
     if mine.decision != "pending":
         raise Conflict(_l("You have already decided on this revision"))
@@ -87,7 +88,8 @@ def review(actor: User, code: str, number: int, *, decision: str, comment: str =
     else:
         db.session.add(signatures.build(actor, revision, "reviewed", at, "session"))
         round_reviews = [r for r in revision.reviews if r.round == revision.review_round]
-        if all(r.decision == "accept" for r in round_reviews):
+        # Reviews closed by a re-route no longer count.
+        if all(r.decision == "accept" for r in round_reviews if r.decision != "rerouted"):
             revision.status = next_status(revision.status, Action.ACCEPT_ALL)
     audit.record("reviewed", actor, document=revision.document, revision=revision,
                  details={"decision": decision, "round": revision.review_round},
@@ -97,23 +99,7 @@ def review(actor: User, code: str, number: int, *, decision: str, comment: str =
 
 
 def return_to_draft(actor: User, code: str, number: int, *, comment: str) -> Revision:
-    """Let the approver send a revision back to its author with a comment."""
-    revision = get_revision(actor, code, number)
-    if revision.approver_id != actor.id:
-        raise Forbidden(_l("You are not the approver of this revision"))
-    comment = nfc(comment)[:4000]
-    if not comment.strip():
-        raise ValidationError(_l("A comment is required to return a revision"),
-                              field="comment")
-    revision.status = next_status(revision.status, Action.REJECT)
-    # Keep the approver's comment beside the reviewers' so the author sees why.
-    own = next((r for r in revision.reviews if r.reviewer_id == actor.id
-                and r.round == revision.review_round), None)
-    if own is None:
-        own = Review(revision=revision, reviewer_id=actor.id, round=revision.review_round)
-        db.session.add(own)
-    own.decision, own.comment, own.decided_at = "reject", comment, now()
-    audit.record("approval_rejected", actor, document=revision.document, revision=revision,
-                 reason=comment)
-    db.session.commit()
-    return revision
+    """Let the approver send a revision awaiting them back to its author with a comment."""
+    from docctl.services import workflow
+
+    return workflow.return_to_author(actor, code, number, comment=comment)

@@ -13,7 +13,8 @@ from docctl.models import Revision, Signature, User
 from docctl.services import audit, users
 
 # "imported": the administrator who brought an existing revision in; never an approval.
-MEANINGS = ("prepared", "reviewed", "approved", "withdrawn", "imported")
+MEANINGS = ("prepared", "reviewed", "approved", "withdrawn", "imported",
+            "periodic_review")   # "reviewed, no change" by the owner (services/periodic)
 
 
 def _key() -> bytes:

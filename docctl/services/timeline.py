@@ -18,7 +18,8 @@ from docctl.services.documents import get_document, require
 READS = ("viewed", "timeline_viewed")
 # The signature each kind of entry makes, so the two are shown as one event.
 SIGNED_BY = {"submitted": "prepared", "reviewed": "reviewed", "approved": "approved",
-             "withdrawn": "withdrawn"}
+             "withdrawn": "withdrawn",
+             "periodic_review_confirmed": "periodic_review"}
 REVIEW_ACTIONS = ("reviewed", "approval_rejected")
 _FIELDS = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor_id, AuditEvent.actor_name,
            AuditEvent.actor_role, AuditEvent.action, AuditEvent.revision_number,

@@ -106,6 +106,17 @@ def update_user(actor: User | None, username: str, changes: dict) -> User:
     return user
 
 
+def left_waiting(user: User) -> list:
+    """Return the revisions in progress that wait for this user as reviewer or approver.
+
+    Shown when the user is deactivated, so the secretary re-routes them (issue 11): the
+    secretaries' task page lists them as "needs re-routing" until then.
+    """
+    from docctl.services import workflow
+
+    return workflow.waiting_on(user)
+
+
 def generate_password() -> str:
     """Return a random temporary password that is easy to read out."""
     return "-".join("".join(secrets.choice(_ALPHABET) for _ in range(4)) for _ in range(4))

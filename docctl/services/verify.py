@@ -19,8 +19,9 @@ from docctl.services.findings import Finding
 from docctl.store import layout
 from docctl.store.blobs import read_blobs
 
-# Commit kinds whose trailers name a revision and the SHA-256 of its content.
-_HASHED_ACTIONS = ("publish", "effective", "supersede")
+# Commit kinds whose trailers name a revision and the SHA-256 of its content ("review": a
+# periodic review, no change, of the revision in force; services/plans/review.py).
+_HASHED_ACTIONS = ("publish", "effective", "supersede", "review")
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 

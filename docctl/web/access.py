@@ -12,7 +12,7 @@ from docctl.extensions import login_manager
 from docctl.services.users import MUST_CHANGE_MESSAGE
 
 # Blueprints that answer JSON: an anonymous caller gets 401, not the sign-in page.
-API_BLUEPRINTS = ("api", "audit_api", "admin_api")
+API_BLUEPRINTS = ("api", "audit_api", "admin_api", "workflow_api")
 
 
 def public(view):

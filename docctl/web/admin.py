@@ -66,12 +66,16 @@ def user_edit(user_id: int):
         changes["email"] = request.form.get("email", "")
     if "department" in request.form:
         changes["department"] = request.form.get("department") or None
+    was_active = person.active
     try:
-        user_admin.update_user(current_actor(), person.username, changes)
+        user = user_admin.update_user(current_actor(), person.username, changes)
     except DocctlError as exc:
         person = user_admin.get_user_by_id(user_id)   # the refused change was rolled back
         return _refused(exc, "admin/user_edit.html", **{**context, "person": person})
     flash(_("Changes saved."), "success")
+    waiting = user_admin.left_waiting(user) if was_active and not user.active else []
+    if waiting:   # nobody may be left unable to act: say what the secretary must re-route
+        return render_template("admin/user_deactivated.html", person=user, waiting=waiting)
     return redirect(url_for("admin.user_list"))
 
 

@@ -135,7 +135,12 @@ def user_detail(username: str):
 @permission_required(Perm.MANAGE_USERS)
 def user_update(username: str):
     data = _body(user_admin.UPDATE_FIELDS)
-    return jsonify(user_json(user_admin.update_user(current_actor(), username, data)))
+    user = user_admin.update_user(current_actor(), username, data)
+    answer = user_json(user)
+    if not user.active:   # what waits for them, to be re-routed by a secretary (issue 11)
+        answer["waiting"] = [{"document": r.document.code, "revision": r.number,
+                              "status": r.status} for r in user_admin.left_waiting(user)]
+    return jsonify(answer)
 
 
 @bp.route("/users/<username>/reset-password", methods=["POST"])

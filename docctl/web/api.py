@@ -10,11 +10,13 @@ from docctl.services import (
     asof,
     copies,
     documents,
+    forms,
     printed_facts,
     publishing,
     reviews,
     signatures,
     users,
+    workflow,
 )
 from docctl.services import compare as comparing
 from docctl.web.access import current_actor, login_required, permission_required, public
@@ -61,8 +63,8 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-def document_json(document, current=None) -> dict:
-    """Return the API form of a document."""
+def document_json(document, current=None, day=None) -> dict:
+    """Return the API form of a document (its forms: those in force with it on day)."""
     current = current or documents.effective_revision(document)
     return {"code": document.code, "title": document.title, "type": document.doc_type,
             "department": document.department.code, "parent":
@@ -71,7 +73,10 @@ def document_json(document, current=None) -> dict:
             "current_revision": current.number if current else None,
             "current_label": documents.label(current) if current else None,
             "effective_date": _iso(current.effective_date) if current else None,
-            "forms": [c.code for c in document.children]}
+            "next_review_date": _iso(document.next_review_date),   # issue 11: periodic review
+            "forms": [{"code": f.code, "revision": r.number, "label": documents.label(r)}
+                      for f, r in forms.in_force_with(document, day)]
+            if document.doc_type in forms.OWNER_TYPES else []}
 
 
 def revision_json(revision) -> dict:
@@ -89,7 +94,10 @@ def revision_json(revision) -> dict:
             "signatures": [{"user": s.user.username, "name": s.signer_name,
                             "meaning": s.meaning, "signed_at": _iso(s.signed_at)}
                            for s in signatures.current(revision)],
-            "commit": revision.commit_sha, "sha256": revision.sha256}
+            "commit": revision.commit_sha, "sha256": revision.sha256,
+            # A draft sent back in its latest round: who, why, when (issue 11).
+            "returned": [{"by": r.reviewer.username, "comment": r.comment,
+                          "at": _iso(r.decided_at)} for r in workflow.returned(revision)]}
 
 
 @bp.route("/auth/token", methods=["POST"])
@@ -123,9 +131,9 @@ def document_list():
     else:
         rows, total = documents.list_register(
             current_actor(), status=request.args.get("status") or None, page=page,
-            per_page=per_page, **filters)
+            per_page=per_page, review=request.args.get("review") or None, **filters)
     return jsonify({"total": total, "as_of": day.isoformat() if day else None,
-                    "documents": [document_json(d, r) for d, r in rows]})
+                    "documents": [document_json(d, r, day) for d, r in rows]})
 
 
 @bp.route("/documents", methods=["POST"])
@@ -145,7 +153,7 @@ def document_get(code: str):
     if day is None:
         return jsonify(document_json(document))
     revision = asof.revision_as_of(user, code, day)
-    body = document_json(document, revision)
+    body = document_json(document, revision, day)
     body.update(as_of=day.isoformat(), current_revision=revision.number if revision else None,
                 effective_date=_iso(revision.effective_date) if revision else None,
                 revision=revision_json(revision) if revision is not None else None)

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_babel import gettext as _
 
 from docctl.domain import formats
-from docctl.domain.lifecycle import NO_LONGER_CURRENT, Status
+from docctl.domain.lifecycle import ABANDONED, NO_LONGER_CURRENT, Status
 from docctl.domain.numbering import DocType
 from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import DocctlError, ValidationError
@@ -21,9 +21,11 @@ from docctl.services import (
     reviews,
     signatures,
     users,
+    workflow,
 )
 from docctl.services import compare as comparing
 from docctl.services.context import parse_day, today
+from docctl.web import workflow as workflow_pages
 from docctl.web.access import current_actor, login_required, permission_required
 from docctl.web.labels import error_message
 
@@ -76,7 +78,8 @@ def register():
         rows, total = asof.register_as_of(user, day, page=_page(), **filters)
     else:
         rows, total = documents.list_register(user, status=request.args.get("status") or None,
-                                              page=_page(), **filters)
+                                              page=_page(), **filters,
+                                              review=request.args.get("review") or None)
     return render_template("documents/register.html", rows=rows, total=total, page=_page(),
                            per_page=documents.setting("PAGE_SIZE"), as_of=day,
                            departments=documents.departments(), types=list(DocType),
@@ -130,7 +133,9 @@ def detail(code: str):
     if day is not None:
         shown = asof.revision_as_of(user, code, day)
     else:
-        shown = current or (visible[0] if visible else None)
+        # A discarded draft is shown only when there is nothing else (issue 11).
+        shown = current or next((r for r in visible if r.status not in ABANDONED),
+                                visible[0] if visible else None)
     documents.record_view(user, document, shown)
     return render_template("documents/detail.html", document=document, revision=shown,
                            current=current, history=visible, as_of=day,
@@ -262,9 +267,11 @@ def approve(code: str, number: int):
     if request.method == "POST":
         try:
             if request.form.get("decision") == "reject":
-                reviews.return_to_draft(user, code, number,
-                                        comment=request.form.get("comment", ""))
+                workflow.return_to_author(user, code, number,
+                                          comment=request.form.get("comment", ""))
                 flash(_("Returned to the author with your comment."), "success")
+                # The approver may no longer see the draft: their tasks, never a 404.
+                return workflow_pages.landing(code, number)
             else:
                 publishing.approve(user, code, number, password=request.form.get("password", ""),
                                    effective_date=parse_date(request.form.get("effective_date"),

@@ -1,6 +1,6 @@
 """Words on the screen for types, statuses, roles and errors (GLOSSARY.md)."""
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -23,6 +23,11 @@ STATUSES = {
     "superseded": _l("Superseded"),
     "obsolete": _l("Obsolete (withdrawn)"),
     "new": _l("Not yet issued"),
+    # issue 11 workflow: a discarded draft, and a draft returned to its author (derived).
+    "discarded": _l("Discarded"),
+    # Its own context: the reviewer's decision "Returned" reads "Trả lại", the status
+    # of the draft "Bị trả lại".
+    "returned": lazy_pgettext("revision status", "Returned"),
 }
 
 ROLES = {
@@ -40,9 +45,12 @@ MEANINGS = {
     "approved": _l("Approved by"),
     "withdrawn": _l("Withdrawn by"),
     "imported": _l("Imported (from the existing system) by"),
+    "periodic_review": _l("Periodic review (no change) by"),
 }
 
-DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned")}
+DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned"),
+             # issue 11 workflow: reviews closed by a recall or a re-route.
+             "recalled": _l("Recalled by the author"), "rerouted": _l("Re-routed")}
 
 # Why an upload was refused, in the user's language, with what to do instead.
 UPLOAD_REASONS = {
@@ -175,6 +183,15 @@ ACTIONS = {
     "import_started": _l("Import started"),
     "document_imported": _l("Imported from the existing system"),
     "import_finished": _l("Import finished"),
+    # issue 11 workflow
+    "draft_discarded": _l("Discarded the draft"),
+    "recalled": _l("Recalled the submission"),
+    "rerouted": _l("Re-routed the review"),
+    # issue 11 forms
+    "forms_set": _l("Forms of the revision chosen"),
+    # issue 11 review
+    "periodic_review_confirmed": _l("Periodic review: reviewed, no change"),
+    "periodic_review_revise": _l("Periodic review: change opened"),
 }
 
 # What `docctl verify` checked, for its findings.

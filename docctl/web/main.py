@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from docctl.domain.permissions import Perm, has_perm
-from docctl.services import documents, organisation
+from docctl.services import documents, organisation, workflow
 from docctl.web.access import current_actor, login_required
 
 bp = Blueprint("main", __name__)
@@ -38,4 +38,7 @@ def tasks():
         steps = organisation.setup_steps()
         if all(steps.values()):
             steps = None   # the organisation is set up: no checklist any more
-    return render_template("main/tasks.html", tasks=documents.my_tasks(user), steps=steps)
+    # Secretaries see revisions stuck on a deactivated reviewer or approver (issue 11).
+    rerouting = workflow.needs_rerouting() if has_perm(user.role, Perm.REGISTER) else []
+    return render_template("main/tasks.html", tasks=documents.my_tasks(user), steps=steps,
+                           rerouting=rerouting)

@@ -49,7 +49,11 @@ def register_web(app) -> None:
         documents,
         importing,
         main,
+        periodic,
+        periodic_api,
         search,
+        workflow,
+        workflow_api,
     )
 
     bodylimit.init_app(app)
@@ -63,7 +67,9 @@ def register_web(app) -> None:
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
 
     for module in (auth, main, documents, admin, admin_api, api, audit, audit_api, importing,
-                   search):
+                   search, workflow, workflow_api):
+        app.register_blueprint(module.bp)
+    for module in (periodic, periodic_api):   # issue 11: periodic review
         app.register_blueprint(module.bp)
     app.jinja_env.filters.update(
         ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",
@@ -71,6 +77,8 @@ def register_web(app) -> None:
     )
     app.jinja_env.globals.update(labels=labels, LANGUAGES=app.config["LANGUAGES"],
                                   get_locale=get_locale)
+    from docctl.web import forms as forms_web  # issue 11 forms: pages, API, template helper
+    forms_web.init_app(app)
     _register_hooks(app)
     _register_errors(app)
 

@@ -1,13 +1,25 @@
 import pytest
 
-from docctl.domain.lifecycle import TRANSITIONS, Action, Status, allowed_actions, next_status
+from docctl.domain.lifecycle import (
+    CONTROLLED,
+    IN_PROGRESS,
+    TRANSITIONS,
+    Action,
+    Status,
+    allowed_actions,
+    next_status,
+)
 from docctl.errors import InvalidTransition
 
 EXPECTED = [
     ("draft", "submit", "in_review"),
     ("in_review", "accept_all", "awaiting_approval"),
     ("in_review", "reject", "draft"),
-    ("awaiting_approval", "reject", "draft"),
+    ("awaiting_approval", "return", "draft"),
+    ("draft", "discard", "discarded"),
+    ("in_review", "recall", "draft"),
+    ("in_review", "reroute", "in_review"),
+    ("awaiting_approval", "reroute", "awaiting_approval"),
     ("awaiting_approval", "approve", "approved"),
     ("approved", "take_effect", "effective"),
     ("effective", "supersede", "superseded"),
@@ -39,7 +51,16 @@ def test_every_other_pair_is_refused(status, action):
 def test_no_skipping_from_draft_to_approved():
     with pytest.raises(InvalidTransition):
         next_status("draft", "approve")
-    assert allowed_actions("draft") == {Action.SUBMIT}
+    assert allowed_actions("draft") == {Action.SUBMIT, Action.DISCARD}
+
+
+def test_discarded_is_terminal_and_the_approver_never_returns_from_review():
+    assert allowed_actions("discarded") == set()
+    assert Status.DISCARDED not in CONTROLLED and Status.DISCARDED not in IN_PROGRESS
+    with pytest.raises(InvalidTransition):
+        next_status("in_review", "return")
+    with pytest.raises(InvalidTransition):
+        next_status("awaiting_approval", "reject")
 
 
 def test_unknown_status_is_refused():
