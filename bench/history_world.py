@@ -110,6 +110,16 @@ def _source(code: str, number: int) -> bytes:
     return f"PK-bench {code} r{number}\n".encode() * 16
 
 
+_BODY = (" Quy trình này quy định trình tự tiếp nhận, xem xét, giải quyết hồ sơ và trả kết quả "
+         "cho tổ chức, cá nhân theo cơ chế một cửa; trách nhiệm của các phòng, đơn vị thuộc Sở "
+         "và thời hạn giải quyết theo quy định hiện hành.") * 24   # ~6 KB, as a short procedure
+
+
+def _text(code: str, number: int) -> str:
+    # The catalog keeps each revision's text (search, redlines): as-of must not drag it along.
+    return f"{code} lần ban hành {number:02d}.{_BODY}"
+
+
 def _status(doc: dict, number: int) -> str:
     last = number == doc["revisions"]
     if doc["future"]:
@@ -190,7 +200,8 @@ def _rows(people, docs: list[dict], shas: dict[tuple[str, int], str]) -> tuple[l
                 "document_id": doc["id"], "number": number, "issue": number, "amendment": 0,
                 "status": status, "reason": "" if number == 1 else f"Sửa đổi lần {number - 1}",
                 "filename": f"{doc['code']}.docx", "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(), "text": "", "author_id": author,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "text": _text(doc["code"], number), "author_id": author,
                 "created_at": signed, "submitted_at": signed, "approver_id": approver,
                 "review_round": 1, "approved_at": signed, "effective_date": day,
                 "effective_at": None if status == "approved" else _at(day, doc["id"] * 10

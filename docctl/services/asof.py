@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from docctl.domain.lifecycle import CONTROLLED
 from docctl.domain.numbering import DocType
@@ -68,9 +68,12 @@ def register_as_of(user: User, day: date, *, doc_type: str | None = None,
         query.with_only_columns(Revision.id).subquery())) or 0
     type_order = case({t.value: i for i, t in enumerate(DocType)}, value=Document.doc_type,
                       else_=99)
+    # A register row shows numbers and dates, never the text: leaving text and printed facts
+    # unloaded spares moving ~2,000 full texts per whole register (bench/asof_bench.py).
     rows = db.session.execute(
         query.order_by(type_order, Document.code)
-        .options(selectinload(Document.department))
+        .options(selectinload(Document.department), defer(Revision.text),
+                 defer(Revision.printed))
         .limit(per_page).offset((max(int(page), 1) - 1) * per_page)).all()
     return [(document, revision) for document, revision in rows], total
 
