@@ -46,6 +46,7 @@ MEANINGS = {
     "withdrawn": _l("Withdrawn by"),
     "imported": _l("Imported (from the existing system) by"),
     "periodic_review": _l("Periodic review (no change) by"),
+    "issued_by_decision": _l("Issued by decision, signed by"),
 }
 
 DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned"),
@@ -192,6 +193,13 @@ ACTIONS = {
     # issue 11 review
     "periodic_review_confirmed": _l("Periodic review: reviewed, no change"),
     "periodic_review_revise": _l("Periodic review: change opened"),
+    # issue 11 releases
+    "release_created": _l("Decision assembled"),
+    "release_discarded": _l("Decision discarded before signing"),
+    "release_approved": _l("Decision signed"),
+    "release_effective": _l("Decision in force"),
+    "release_replaced": _l("Decision replaced by a later one"),
+    "release_scan_added": _l("Signed scan of the decision kept"),
 }
 
 # What `docctl verify` checked, for its findings.
