@@ -93,6 +93,34 @@ def by_slug(slug: str | None) -> Release | None:
                                                      ReleaseStatus.DISCARDED))))
 
 
+def find(text: str | None) -> Release | None:
+    """Return the signed release named by its number (3494/QĐ-UBND) or folder (3494-QD-UBND)."""
+    text = clean_line(text, max_len=80)
+    number = normalise_number(text)
+    if number is not None:
+        text = number_slug(number)
+    return by_slug(text)
+
+
+def register_rows(user: User, decision: str, day: date | None = None) -> list:
+    """Return (document, revision) for each document a decision issued, by code.
+
+    With a day, only those whose issued revision was in force that day.
+    """
+    require(user, Perm.READ)
+    release = find(decision)
+    if release is None:
+        raise NotFound(_l("No decision numbered %(n)s", n=clean_line(decision, max_len=60)))
+    rows = sorted(((item.document, item.revision) for item in release.items
+                   if item.revision is not None), key=lambda row: row[0].code)
+    if day is not None:
+        from docctl.services import asof
+        rows = [(d, r) for d, r in rows
+                if (shown := asof.revision_as_of(user, d.code, day)) is not None
+                and shown.id == r.id]
+    return rows
+
+
 def issued_by(revision_ids) -> dict[int, Release]:
     """Return the signed release that issued each of these revisions, by revision id."""
     ids = [i for i in revision_ids if i is not None]

@@ -49,6 +49,11 @@ MEANINGS = {
     "issued_by_decision": _l("Issued by decision, signed by"),
 }
 
+# Where a decision issuing a set stands (issue 11 releases).
+RELEASE_STATUSES = {"draft": _l("Not signed"), "approved": _l("Signed, not yet in force"),
+                    "effective": _l("In force"), "replaced": _l("Replaced"),
+                    "discarded": _l("Discarded")}
+
 DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned"),
              # issue 11 workflow: reviews closed by a recall or a re-route.
              "recalled": _l("Recalled by the author"), "rerouted": _l("Re-routed")}
