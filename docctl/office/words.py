@@ -32,6 +32,8 @@ MEANING_TEXT = {
                  "Nhập từ hồ sơ đã ban hành trước đây / Imported from earlier issued records"),
     "periodic_review": ("Người xem xét định kỳ / Periodic review by",
                         "Xem xét định kỳ, không thay đổi / Reviewed periodically, no change"),
+    "issued_by_decision": ("Người ký quyết định ban hành / Issued by decision, signed by",
+                           "Ban hành theo quyết định / Issued by decision"),
 }
 DECISION_TEXT = {"pending": "Đang chờ / Waiting", "accept": "Đồng ý / Accepted",
                  "reject": "Trả lại / Returned", "recalled": "Tác giả rút lại / Recalled",
@@ -90,6 +92,12 @@ ACTION_TEXT = {
                                   "Periodic review: no change"),
     "periodic_review_revise": ("Xem xét định kỳ: cần sửa đổi / "
                                "Periodic review: change opened"),
+    "release_created": "Lập quyết định ban hành / Decision assembled",
+    "release_discarded": "Hủy quyết định chưa ký / Decision discarded before signing",
+    "release_approved": "Ký quyết định ban hành / Decision signed",
+    "release_effective": "Quyết định có hiệu lực / Decision in force",
+    "release_replaced": "Quyết định được thay thế / Decision replaced by a later one",
+    "release_scan_added": "Lưu bản quét quyết định đã ký / Signed scan of the decision kept",
 }
 
 

@@ -79,7 +79,8 @@ def _ended_on(revision: Revision) -> date | None:
 
 
 def _approver_name(revision: Revision) -> str:
-    signed = next((s for s in signatures.current(revision) if s.meaning == "approved"), None)
+    signed = next((s for s in signatures.current(revision)
+                   if s.meaning in signatures.APPROVING), None)
     if signed is not None:
         return signed.signer_name   # the name as signed, even if the account was renamed
     if revision.approver:

@@ -19,6 +19,8 @@ from docctl.services.context import now, setting
 # Setting rows (the `setting` table); absent rows fall back to the defaults below.
 NAME = "org_name"
 NAME_EN = "org_name_en"
+# Địa danh printed on the place-date line of a decision ("Lào Cai, ngày 05 tháng 3 năm 2024").
+PLACE = "org_place"
 LABEL_FORMAT = "label_format"
 CODE_PATTERNS = "code_patterns"
 REVIEW_MONTHS = "default_review_months"
@@ -56,6 +58,11 @@ def name() -> str:
     return _get(NAME) or setting("ORG_NAME") or ""
 
 
+def place() -> str:
+    """Return the place name printed on the organisation's decisions, or ''."""
+    return _get(PLACE) or ""
+
+
 def label_format() -> LabelFormat:
     """Return how revision labels are printed."""
     value = _get(LABEL_FORMAT)
@@ -87,7 +94,7 @@ def default_review_months() -> int:
 NAME_MAX = 200
 PREFIX_MAX = 12
 REVIEW_MONTHS_MAX = 120
-SETTING_FIELDS = {"name", "name_en", "label_format", "code_patterns", "review_months"}
+SETTING_FIELDS = {"name", "name_en", "place", "label_format", "code_patterns", "review_months"}
 
 
 def _text(value, field: str, *, required: bool) -> str | None:
@@ -133,7 +140,7 @@ def _months(value) -> int:
 
 def settings() -> dict:
     """Return the organisation's settings as the administrator edits them."""
-    return {"name": name(), "name_en": _get(NAME_EN) or "",
+    return {"name": name(), "name_en": _get(NAME_EN) or "", "place": place(),
             "label_format": label_format().value, "code_patterns": code_patterns(),
             "review_months": default_review_months()}
 
@@ -153,6 +160,8 @@ def update(actor, changes: dict) -> dict:
         rows[NAME] = _text(changes["name"], "name", required=True)
     if "name_en" in changes:
         rows[NAME_EN] = _text(changes["name_en"], "name_en", required=False) or ""
+    if "place" in changes:
+        rows[PLACE] = _text(changes["place"], "place", required=False) or ""
     if "label_format" in changes:
         if changes["label_format"] not in LabelFormat._value2member_map_:
             raise ValidationError(_l("Unknown label format"), field="label_format")

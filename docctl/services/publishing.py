@@ -67,6 +67,7 @@ def approve(actor: User, code: str, number: int, *, password: str,
     if any(i.kind == "publish" for i in settled):
         return revision   # the interrupted approval, finished now: done, not an error
     next_status(revision.status, Action.APPROVE)
+    _not_in_a_release(revision)
     if not isinstance(effective_date, date):
         raise ValidationError(_l("Effective date is required (YYYY-MM-DD)"),
                               field="effective_date")
@@ -85,6 +86,15 @@ def approve(actor: User, code: str, number: int, *, password: str,
                "tag": layout.revision_tag(revision.document.slug, revision.number)}
     intent = run(actor, "publish", payload, documents=[revision.document], revision=revision)
     return db.session.get(Revision, intent.revision_id)
+
+
+def _not_in_a_release(revision: Revision) -> None:
+    """Refuse to approve alone a revision a decision will issue with its set."""
+    from docctl.services import releases
+    release = releases.open_release_of(revision)
+    if release is not None:
+        raise Conflict(_l("This revision is to be issued by decision %(n)s; sign the decision "
+                          "instead", n=release.decision_number))
 
 
 def take_effect_due() -> int:
@@ -107,7 +117,8 @@ def take_effect_due() -> int:
             done += 1
         except (Conflict, InProgress):
             db.session.rollback()   # another process got there first, or is at it now
-    return done
+    from docctl.services import releases
+    return done + releases.take_effect_due()
 
 
 def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:

@@ -14,7 +14,10 @@ from docctl.services import audit, users
 
 # "imported": the administrator who brought an existing revision in; never an approval.
 MEANINGS = ("prepared", "reviewed", "approved", "withdrawn", "imported",
-            "periodic_review")   # "reviewed, no change" by the owner (services/periodic)
+            "periodic_review",   # "reviewed, no change" by the owner (services/periodic)
+            "issued_by_decision")   # the approver's one signature on a release (releases)
+# Meanings that approve a revision for issue (one of them makes it controlled).
+APPROVING = ("approved", "issued_by_decision")
 
 
 def _key() -> bytes:

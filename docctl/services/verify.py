@@ -225,7 +225,7 @@ def _check_signatures(revisions: dict) -> list[Finding]:
                                               "verify (altered or moved)", code))
         # An imported revision's accountable signature is the importer's ("imported"):
         # its approval happened outside docctl and is recorded as text, never as a signature.
-        if signature.meaning in ("approved", "imported"):
+        if signature.meaning in (*signatures.APPROVING, "imported"):
             approvals[signature.revision_id].append(signature)
     for revision in revisions.values():
         if revision.status not in CONTROLLED:

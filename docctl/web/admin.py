@@ -174,6 +174,7 @@ def organisation_settings():
         return _organisation_page(organisation.settings())
     form = request.form
     changes = {"name": form.get("name", ""), "name_en": form.get("name_en", ""),
+               "place": form.get("place", ""),
                "label_format": form.get("label_format", ""),
                "review_months": form.get("review_months", ""),
                "code_patterns": {t.value: form.get(f"prefix_{t.value}", "") for t in DocType}}

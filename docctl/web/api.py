@@ -13,6 +13,7 @@ from docctl.services import (
     forms,
     printed_facts,
     publishing,
+    releases,
     reviews,
     signatures,
     users,
@@ -63,9 +64,19 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
-def document_json(document, current=None, day=None) -> dict:
+def release_brief(release) -> dict | None:
+    """Return how a document names the decision that issued its revision (issue 11)."""
+    if release is None:
+        return None
+    return {"id": release.id, "decision_number": release.decision_number,
+            "decision_date": _iso(release.decision_date), "status": release.status}
+
+
+def document_json(document, current=None, day=None, issued: dict | None = None) -> dict:
     """Return the API form of a document (its forms: those in force with it on day)."""
     current = current or documents.effective_revision(document)
+    if current is not None and issued is None:
+        issued = releases.issued_by([current.id])
     return {"code": document.code, "title": document.title, "type": document.doc_type,
             "department": document.department.code, "parent":
             document.parent.code if document.parent else None,
@@ -74,6 +85,7 @@ def document_json(document, current=None, day=None) -> dict:
             "current_label": documents.label(current) if current else None,
             "effective_date": _iso(current.effective_date) if current else None,
             "next_review_date": _iso(document.next_review_date),   # issue 11: periodic review
+            "release": release_brief((issued or {}).get(current.id)) if current else None,
             "forms": [{"code": f.code, "revision": r.number, "label": documents.label(r)}
                       for f, r in forms.in_force_with(document, day)]
             if document.doc_type in forms.OWNER_TYPES else []}
@@ -95,6 +107,7 @@ def revision_json(revision) -> dict:
                             "meaning": s.meaning, "signed_at": _iso(s.signed_at)}
                            for s in signatures.current(revision)],
             "commit": revision.commit_sha, "sha256": revision.sha256,
+            "release": release_brief(releases.issued_by([revision.id]).get(revision.id)),
             # A draft sent back in its latest round: who, why, when (issue 11).
             "returned": [{"by": r.reviewer.username, "comment": r.comment,
                           "at": _iso(r.decided_at)} for r in workflow.returned(revision)]}
@@ -122,6 +135,13 @@ def document_list():
     filters = {"doc_type": request.args.get("type") or None,
                "department": request.args.get("department") or None}
     day = _as_of()
+    decision = request.args.get("release", "").strip()
+    if decision:   # the documents one decision issued, each at the revision it issued
+        rows = releases.register_rows(current_actor(), decision, day)
+        return jsonify({"total": len(rows), "as_of": day.isoformat() if day else None,
+                        "release": decision, "documents": [
+                            document_json(d, r, day, releases.issued_by([r.id]))
+                            for d, r in rows]})
     if day is not None and request.args.get("status"):
         # A day shows what was in force then; today's status would filter something else.
         raise ValidationError(_("status cannot be combined with as_of"), field="status")
@@ -132,8 +152,9 @@ def document_list():
         rows, total = documents.list_register(
             current_actor(), status=request.args.get("status") or None, page=page,
             per_page=per_page, review=request.args.get("review") or None, **filters)
+    issued = releases.issued_by([r.id for _d, r in rows if r is not None])
     return jsonify({"total": total, "as_of": day.isoformat() if day else None,
-                    "documents": [document_json(d, r, day) for d, r in rows]})
+                    "documents": [document_json(d, r, day, issued) for d, r in rows]})
 
 
 @bp.route("/documents", methods=["POST"])

@@ -18,6 +18,7 @@ from docctl.services import (
     numbers,
     printed_facts,
     publishing,
+    releases,
     reviews,
     signatures,
     users,
@@ -74,14 +75,22 @@ def register():
     day = _as_of()
     filters = {"doc_type": request.args.get("type") or None,
                "department": request.args.get("department") or None}
-    if day is not None:
+    decision = request.args.get("release", "").strip()
+    if decision:   # the documents one decision issued (issue 11 releases)
+        rows = releases.register_rows(user, decision, day)
+        total = len(rows)
+    elif day is not None:
         rows, total = asof.register_as_of(user, day, page=_page(), **filters)
     else:
         rows, total = documents.list_register(user, status=request.args.get("status") or None,
                                               page=_page(), **filters,
                                               review=request.args.get("review") or None)
     return render_template("documents/register.html", rows=rows, total=total, page=_page(),
-                           per_page=documents.setting("PAGE_SIZE"), as_of=day,
+                           per_page=documents.setting("PAGE_SIZE") if not decision else
+                           max(total, 1), as_of=day, decision=decision,
+                           decisions=releases.list_releases(user),
+                           decision_in_force=releases.in_force_on(day) if day else None,
+                           issued=releases.issued_by([r.id for _d, r in rows if r]),
                            departments=documents.departments(), types=list(DocType),
                            can_register=has_perm(user.role, Perm.REGISTER),
                            can_read_all=has_perm(user.role, Perm.READ_ALL))

@@ -46,7 +46,13 @@ MEANINGS = {
     "withdrawn": _l("Withdrawn by"),
     "imported": _l("Imported (from the existing system) by"),
     "periodic_review": _l("Periodic review (no change) by"),
+    "issued_by_decision": _l("Issued by decision, signed by"),
 }
+
+# Where a decision issuing a set stands (issue 11 releases).
+RELEASE_STATUSES = {"draft": _l("Not signed"), "approved": _l("Signed, not yet in force"),
+                    "effective": _l("In force"), "replaced": _l("Replaced"),
+                    "discarded": _l("Discarded")}
 
 DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned"),
              # issue 11 workflow: reviews closed by a recall or a re-route.
@@ -192,6 +198,13 @@ ACTIONS = {
     # issue 11 review
     "periodic_review_confirmed": _l("Periodic review: reviewed, no change"),
     "periodic_review_revise": _l("Periodic review: change opened"),
+    # issue 11 releases
+    "release_created": _l("Decision assembled"),
+    "release_discarded": _l("Decision discarded before signing"),
+    "release_approved": _l("Decision signed"),
+    "release_effective": _l("Decision in force"),
+    "release_replaced": _l("Decision replaced by a later one"),
+    "release_scan_added": _l("Signed scan of the decision kept"),
 }
 
 # What `docctl verify` checked, for its findings.

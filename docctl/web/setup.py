@@ -51,6 +51,8 @@ def register_web(app) -> None:
         main,
         periodic,
         periodic_api,
+        releases,
+        releases_api,
         search,
         workflow,
         workflow_api,
@@ -70,6 +72,8 @@ def register_web(app) -> None:
                    search, workflow, workflow_api):
         app.register_blueprint(module.bp)
     for module in (periodic, periodic_api):   # issue 11: periodic review
+        app.register_blueprint(module.bp)
+    for module in (releases, releases_api):   # issue 11: sets issued by one decision
         app.register_blueprint(module.bp)
     app.jinja_env.filters.update(
         ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",

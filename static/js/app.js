@@ -79,4 +79,11 @@
     if (parent) { parent.addEventListener("change", refreshProposal); }
     showExternal();
   }
+
+  // A destructive form asks once before it is sent (data-confirm holds the question).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
 })();

@@ -40,7 +40,8 @@ class Plan:
 _PLANS: dict[str, Plan] = {}
 # Modules that register plans, imported on first use (they import the services they need).
 _MODULES = ("docctl.services.plans.revisions",
-            "docctl.services.plans.review")
+            "docctl.services.plans.review",
+            "docctl.services.plans.release")
 _EXTRA: list[str] = []
 
 

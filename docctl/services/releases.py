@@ -1,0 +1,468 @@
+"""Releases: a set of documents issued, revised and abolished together by one decision.
+
+The secretary assembles a release (reviewed revisions to issue, documents to abolish, the
+decision's number, date, signer and one effective date); the approver signs it once; one
+commit (services/plans/release.py) puts the whole set in force on its date, or none of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from docctl.domain.decisions import (
+    OPEN,
+    ItemAction,
+    ReleaseStatus,
+    normalise_number,
+    number_key,
+    number_slug,
+)
+from docctl.domain.formats import PDF_HEADER_WINDOW, PDF_MAGIC
+from docctl.domain.lifecycle import Status
+from docctl.domain.permissions import Perm, has_perm
+from docctl.domain.textfold import clean_line, nfc
+from docctl.errors import (
+    Conflict,
+    Forbidden,
+    InProgress,
+    NotFound,
+    TooLarge,
+    UnsupportedFile,
+    ValidationError,
+)
+from docctl.extensions import db
+from docctl.models import Document, Release, ReleaseItem, ReleaseScan, Revision, User
+from docctl.services import audit, forms, publishing, signatures
+from docctl.services.context import now, setting, today
+from docctl.services.documents import (
+    effective_revision,
+    find_by_code,
+    label,
+    require,
+    revision_bytes,
+)
+from docctl.store import layout
+
+MAX_ITEMS = 500
+TITLE_MAX = 300
+SIGNER_MAX = 200
+ITEM_FIELDS = {"code", "revision", "action"}
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def can_see_drafts(user: User) -> bool:
+    """Tell whether the user may see releases not yet signed."""
+    return any(has_perm(user.role, p) for p in (Perm.REGISTER, Perm.APPROVE, Perm.READ_ALL))
+
+
+def get(user: User, release_id) -> Release:
+    """Return a release the user may see; NotFound otherwise (drafts only for the office)."""
+    require(user, Perm.READ)
+    release = db.session.get(Release, release_id) if isinstance(release_id, int) else None
+    if release is None or (release.status in (ReleaseStatus.DRAFT, ReleaseStatus.DISCARDED)
+                           and not can_see_drafts(user)):
+        raise NotFound(_l("No such decision"))
+    return release
+
+
+def list_releases(user: User, *, status: str | None = None) -> list[Release]:
+    """Return the releases the user may see, newest decision first."""
+    require(user, Perm.READ)
+    query = select(Release).order_by(Release.decision_date.desc(), Release.id.desc())
+    if status:
+        if status not in ReleaseStatus._value2member_map_:
+            raise ValidationError(_l("Unknown status"), field="status")
+        query = query.where(Release.status == status)
+    if not can_see_drafts(user):
+        query = query.where(Release.status.not_in((ReleaseStatus.DRAFT,
+                                                   ReleaseStatus.DISCARDED)))
+    return list(db.session.scalars(query))
+
+
+def by_slug(slug: str | None) -> Release | None:
+    """Return the signed release with this folder name (4500-QD-UBND), if any."""
+    if not slug:
+        return None
+    return db.session.scalar(select(Release).where(
+        Release.slug == slug, Release.status.not_in((ReleaseStatus.DRAFT,
+                                                     ReleaseStatus.DISCARDED))))
+
+
+def find(text: str | None) -> Release | None:
+    """Return the signed release named by its number (3494/QĐ-UBND) or folder (3494-QD-UBND)."""
+    text = clean_line(text, max_len=80)
+    number = normalise_number(text)
+    if number is not None:
+        text = number_slug(number)
+    return by_slug(text)
+
+
+def register_rows(user: User, decision: str, day: date | None = None) -> list:
+    """Return (document, revision) for each document a decision issued, by code.
+
+    With a day, only those whose issued revision was in force that day.
+    """
+    require(user, Perm.READ)
+    release = find(decision)
+    if release is None:
+        raise NotFound(_l("No decision numbered %(n)s", n=clean_line(decision, max_len=60)))
+    rows = sorted(((item.document, item.revision) for item in release.items
+                   if item.revision is not None), key=lambda row: row[0].code)
+    if day is not None:
+        from docctl.services import asof
+        rows = [(d, r) for d, r in rows
+                if (shown := asof.revision_as_of(user, d.code, day)) is not None
+                and shown.id == r.id]
+    return rows
+
+
+def issued_by(revision_ids) -> dict[int, Release]:
+    """Return the signed release that issued each of these revisions, by revision id."""
+    ids = [i for i in revision_ids if i is not None]
+    if not ids:
+        return {}
+    rows = db.session.execute(select(ReleaseItem.revision_id, Release).join(Release).where(
+        ReleaseItem.revision_id.in_(ids),
+        Release.status.not_in((ReleaseStatus.DRAFT, ReleaseStatus.DISCARDED)))).all()
+    return {revision_id: release for revision_id, release in rows}
+
+
+def in_force_on(day: date) -> Release | None:
+    """Return the latest decision whose set was in force on day (None before any)."""
+    return db.session.scalar(select(Release).where(
+        Release.status.in_((ReleaseStatus.EFFECTIVE, ReleaseStatus.REPLACED)),
+        Release.effective_date <= day)
+        .order_by(Release.effective_date.desc(), Release.id.desc()).limit(1))
+
+
+def replaced_by(release: Release) -> Release | None:
+    """Return the signed decision that replaces this one, if any."""
+    return db.session.scalar(select(Release).where(
+        Release.replaces_id == release.id,
+        Release.status.not_in((ReleaseStatus.DRAFT, ReleaseStatus.DISCARDED))).limit(1))
+
+
+def open_release_of(revision: Revision) -> Release | None:
+    """Return the unsigned or not yet effective release that will issue this revision."""
+    return db.session.scalar(select(Release).join(ReleaseItem).where(
+        ReleaseItem.revision_id == revision.id, Release.status.in_(OPEN)).limit(1))
+
+
+def candidates(user: User) -> dict:
+    """Return what a new release may hold: reviewed revisions and documents in force."""
+    require(user, Perm.REGISTER)
+    taken = select(ReleaseItem.document_id).join(Release).where(Release.status.in_(OPEN))
+    reviewed = db.session.scalars(select(Revision).join(Document).where(
+        Revision.status == Status.AWAITING_APPROVAL, Document.id.not_in(taken))
+        .order_by(Document.code)).all()
+    in_force = db.session.scalars(select(Document).where(
+        Document.status == "effective", Document.id.not_in(taken)).order_by(Document.code)).all()
+    previous = db.session.scalars(select(Release).where(
+        Release.status.in_((ReleaseStatus.EFFECTIVE, ReleaseStatus.APPROVED)))
+        .order_by(Release.decision_date.desc())).all()
+    return {"reviewed": reviewed, "in_force": in_force, "releases": previous}
+
+
+# -- assembling ---------------------------------------------------------------------------
+
+def _date(value, field: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        pass
+    raise ValidationError(_l("%(field)s must be a date (YYYY-MM-DD)", field=field), field=field)
+
+
+def _text(value, field: str, max_len: int, *, multiline: bool = False) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(_l("%(field)s must be text", field=field), field=field)
+    text = "\n".join(clean_line(line, max_len=max_len) for line in nfc(value).splitlines()
+                     if line.strip()) if multiline else clean_line(value, max_len=max_len + 1)
+    if not text:
+        raise ValidationError(_l("%(field)s is required", field=field), field=field)
+    if len(text) > max_len:
+        raise ValidationError(_l("%(field)s is too long (at most %(n)s characters)",
+                                 field=field, n=max_len), field=field)
+    return text
+
+
+def _number(value) -> tuple[str, str, str]:
+    if not isinstance(value, str) or normalise_number(value) is None:
+        raise ValidationError(_l("The decision number must be in the form of Decree 30/2020/"
+                                 "NĐ-CP, e.g. 3494/QĐ-UBND or 12/2024/QĐ-UBND"),
+                              field="decision_number")
+    number = normalise_number(value)
+    key = number_key(number)
+    if db.session.scalar(select(Release.id).where(Release.decision_key == key)):
+        raise Conflict(_l("Decision %(n)s is already registered", n=number),
+                       field="decision_number")
+    return number, key, number_slug(number)
+
+
+def _item(raw, position: int) -> tuple[Document, Revision | None, str]:
+    if not isinstance(raw, dict) or set(raw) - ITEM_FIELDS or not isinstance(
+            raw.get("code"), str):
+        raise ValidationError(_l("Item %(n)s must be {\"code\", \"revision\"} or {\"code\", "
+                                 "\"action\": \"abolish\"}", n=position), field="items")
+    document = find_by_code(raw["code"])
+    if document is None:
+        raise ValidationError(_l("Item %(n)s: no document %(code)s", n=position,
+                                 code=clean_line(raw["code"], max_len=40)), field="items")
+    action = raw.get("action") or ItemAction.ISSUE
+    if action == ItemAction.ABOLISH and raw.get("revision") is None:
+        if document.status != "effective" or effective_revision(document) is None:
+            raise Conflict(_l("%(code)s is not in force and cannot be abolished",
+                              code=document.code), field="items")
+        return document, None, ItemAction.ABOLISH
+    number = raw.get("revision")
+    if action != ItemAction.ISSUE or not isinstance(number, int) or isinstance(number, bool):
+        raise ValidationError(_l("Item %(n)s (%(code)s): give a revision number to issue, or "
+                                 "\"action\": \"abolish\"", n=position, code=document.code),
+                              field="items")
+    revision = next((r for r in document.revisions if r.number == number), None)
+    if revision is None:
+        raise ValidationError(_l("%(code)s has no revision %(n)s", code=document.code,
+                                 n=number), field="items")
+    if revision.status != Status.AWAITING_APPROVAL:
+        raise Conflict(_l("%(code)s r%(n)s has not been reviewed and is not awaiting "
+                          "approval; only reviewed revisions can be issued by a decision",
+                          code=document.code, n=number), field="items")
+    return document, revision, ItemAction.ISSUE
+
+
+def _items(raw_items) -> list[tuple[Document, Revision | None, str]]:
+    if not isinstance(raw_items, list) or not raw_items:
+        raise ValidationError(_l("A decision must issue or abolish at least one document"),
+                              field="items")
+    if len(raw_items) > MAX_ITEMS:
+        raise ValidationError(_l("At most %(n)s documents in one decision", n=MAX_ITEMS),
+                              field="items")
+    items, seen = [], set()
+    for position, raw in enumerate(raw_items, start=1):
+        document, revision, action = _item(raw, position)
+        if document.id in seen:
+            raise ValidationError(_l("%(code)s appears twice in this decision",
+                                     code=document.code), field="items")
+        seen.add(document.id)
+        items.append((document, revision, action))
+    busy = db.session.execute(select(Document.code, Release.decision_number)
+                              .join(ReleaseItem, ReleaseItem.document_id == Document.id)
+                              .join(Release).where(Document.id.in_(seen),
+                                                   Release.status.in_(OPEN))).first()
+    if busy:
+        raise Conflict(_l("%(code)s is already in decision %(n)s, which is not in force yet",
+                          code=busy[0], n=busy[1]), field="items")
+    return items
+
+
+def _replaces(value) -> Release | None:
+    if value in (None, ""):
+        return None
+    number = normalise_number(value) if isinstance(value, str) else None
+    release = db.session.scalar(select(Release).where(
+        Release.decision_key == number_key(number),
+        Release.status.in_((ReleaseStatus.EFFECTIVE, ReleaseStatus.APPROVED)))) \
+        if number else None
+    if release is None:
+        raise ValidationError(_l("No decision in force numbered %(n)s to replace",
+                                 n=clean_line(str(value), max_len=60)), field="replaces")
+    return release
+
+
+def create(actor: User, *, title, decision_number, decision_date, signer, effective_date,
+           items, replaces=None) -> Release:
+    """Assemble a release for the approver to sign; refuse bad input, changing nothing."""
+    require(actor, Perm.REGISTER)
+    try:
+        title = _text(title, "title", TITLE_MAX)
+        signer = _text(signer, "signer", SIGNER_MAX, multiline=True)
+        number, key, slug = _number(decision_number)
+        decision_day = _date(decision_date, "decision_date")
+        effective = _date(effective_date, "effective_date")
+        if effective < today():
+            raise ValidationError(_l("The effective date cannot be in the past"),
+                                  field="effective_date")
+        if effective < decision_day:
+            raise ValidationError(_l("The effective date cannot be before the decision's "
+                                     "date"), field="effective_date")
+        replaced = _replaces(replaces)
+        parts = _items(items)
+        release = Release(title=title, decision_number=number, decision_key=key, slug=slug,
+                          decision_date=decision_day, signer=signer, effective_date=effective,
+                          status=ReleaseStatus.DRAFT, replaces=replaced, created_by=actor,
+                          created_at=now())
+        db.session.add(release)
+        for document, revision, action in parts:
+            db.session.add(ReleaseItem(release=release, document=document, revision=revision,
+                                       action=action))
+        db.session.flush()
+        problems = forms.release_problems(release)
+        if problems:
+            raise Conflict(" ".join(problems), field="items", problems=problems)
+        audit.record("release_created", actor, object_type="release",
+                     object_id=str(release.id),
+                     details={"decision": number, "effective_date": effective.isoformat(),
+                              "items": [f"{d.code} r{r.number}" if r else f"{d.code} abolish"
+                                        for d, r, _a in parts]})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return release
+
+
+def discard(actor: User, release_id: int, *, reason: str) -> Release:
+    """Give up an unsigned release; its revisions stay awaiting approval."""
+    require(actor, Perm.REGISTER)
+    release = get(actor, release_id)
+    if release.status != ReleaseStatus.DRAFT:
+        raise Conflict(_l("Only a decision not yet signed can be discarded"))
+    reason = clean_line(reason, max_len=2000)
+    if not reason:
+        raise ValidationError(_l("A reason is required to discard a decision"), field="reason")
+    release.status = ReleaseStatus.DISCARDED
+    audit.record("release_discarded", actor, object_type="release", object_id=str(release.id),
+                 details={"decision": release.decision_number}, reason=reason)
+    db.session.commit()
+    return release
+
+
+# -- signing and taking effect ------------------------------------------------------------
+
+def _recheck(release: Release) -> None:
+    """Refuse to sign a release whose parts changed since it was assembled."""
+    for item in release.items:
+        if item.action == ItemAction.ISSUE and item.revision.status != Status.AWAITING_APPROVAL:
+            raise Conflict(_l("%(code)s r%(n)s is no longer awaiting approval (%(status)s); "
+                              "discard this decision and assemble it again",
+                              code=item.document.code, n=item.revision.number,
+                              status=item.revision.status), field="items")
+        if item.action == ItemAction.ABOLISH and item.document.status != "effective":
+            raise Conflict(_l("%(code)s is no longer in force", code=item.document.code),
+                           field="items")
+    problems = forms.release_problems(release)
+    if problems:
+        raise Conflict(" ".join(problems), field="items", problems=problems)
+
+
+def approve(actor: User, release_id: int, *, password: str) -> Release:
+    """Sign the decision ("issued by decision"): one commit issues the whole set."""
+    require(actor, Perm.APPROVE)
+    release = publishing._locked(get(actor, release_id))
+    settled = publishing.settle_pending(release_id=release.id, wait=publishing.IN_PROGRESS_WAIT)
+    release = publishing._locked(release)
+    if any(i.kind == "release" for i in settled):
+        return release   # the interrupted signature, finished now
+    if release.status != ReleaseStatus.DRAFT:
+        raise Conflict(_l("This decision is already signed"))
+    if release.created_by_id == actor.id:
+        raise Forbidden(_l("The secretary who assembled the decision cannot sign it"))
+    if any(item.revision is not None and item.revision.author_id == actor.id
+           for item in release.items):
+        raise Forbidden(_l("The author cannot approve their own revision"))
+    if release.effective_date < today():
+        raise Conflict(_l("The effective date of this decision has passed; discard it and "
+                          "assemble it again with a new date"), field="effective_date")
+    _recheck(release)
+    signatures.confirm_password(actor, password)
+    for item in release.items:
+        if item.revision is not None:
+            revision_bytes(item.revision)   # refuse bytes that no longer match their hash
+    documents = [item.document for item in release.items]
+    for document in documents:
+        publishing.settle_pending(document_id=document.id)
+    payload = {"signer_id": actor.id, "signed_at": now().isoformat(),
+               "effective_date": release.effective_date.isoformat(),
+               "takes_effect": release.effective_date <= today(),
+               "tag": layout.release_tag(release.slug), "release_id": release.id}
+    expected = release.id
+    intent = publishing.run(actor, "release", payload, documents=documents, release=release,
+                            unchanged=lambda: db.session.get(Release, expected).status
+                            == ReleaseStatus.DRAFT)
+    return db.session.get(Release, intent.release_id)
+
+
+def take_effect_due() -> int:
+    """Put in force every signed release whose date has come; return how many."""
+    due = db.session.scalars(select(Release.id).where(
+        Release.status == ReleaseStatus.APPROVED, Release.effective_date <= today())
+        .order_by(Release.effective_date, Release.id)).all()
+    done = 0
+    for release_id in due:
+        try:
+            publishing.settle_pending(release_id=release_id)
+            release = db.session.get(Release, release_id)
+            if release.status != ReleaseStatus.APPROVED:
+                continue
+            publishing.run(None, "release_effective", {"at": now().isoformat()},
+                           documents=[item.document for item in release.items],
+                           release=release,
+                           unchanged=lambda rid=release_id: db.session.get(
+                               Release, rid).status == ReleaseStatus.APPROVED)
+            done += 1
+        except (Conflict, InProgress):
+            db.session.rollback()
+    return done
+
+
+# -- the decision as generated, and as signed ---------------------------------------------
+
+def decision_bytes(user: User, release_id: int) -> tuple[bytes, Release]:
+    """Return the decision .docx: as committed once signed, else as drafted now."""
+    from docctl.services.context import store
+    from docctl.services.plans import release as plan
+
+    release = get(user, release_id)
+    if release.commit_sha:
+        path = f"{layout.release_dir(release.slug)}/{plan.DECISION}"
+        return store().read_file(release.commit_sha, path), release
+    return plan.decision_docx(release), release
+
+
+def add_scan(actor: User, release_id: int, *, filename: str, data: bytes) -> ReleaseScan:
+    """Keep the signed decision as scanned (PDF) beside the generated one."""
+    require(actor, Perm.REGISTER)
+    release = get(actor, release_id)
+    if release.status == ReleaseStatus.DISCARDED:
+        raise Conflict(_l("This decision was discarded"))
+    if not data:
+        raise ValidationError(_l("The file is empty"), field="file")
+    if len(data) > setting("MAX_UPLOAD_MB") * 1024 * 1024:
+        raise TooLarge(_l("The file is larger than %(n)s MB", n=setting("MAX_UPLOAD_MB")))
+    if PDF_MAGIC not in data[:PDF_HEADER_WINDOW] or not (filename or "").lower().endswith(
+            ".pdf"):
+        raise UnsupportedFile(_l("The signed decision must be a scanned PDF (.pdf)"))
+    if db.session.get(ReleaseScan, release.id) is not None:
+        raise Conflict(_l("A signed scan of this decision is already kept"))
+    scan = ReleaseScan(release_id=release.id, filename=clean_line(filename, max_len=300),
+                       media="pdf", size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                       content=data, uploaded_by_id=actor.id, uploaded_at=now())
+    db.session.add(scan)
+    audit.record("release_scan_added", actor, object_type="release", object_id=str(release.id),
+                 details={"filename": scan.filename, "sha256": scan.sha256, "size": scan.size})
+    db.session.commit()
+    if release.commit_sha:   # signed already: the scan gets its own commit
+        publishing.run(actor, "release_scan", {"signer_id": actor.id,
+                                               "signed_at": now().isoformat()},
+                       documents=[], release=release,
+                       unchanged=lambda: db.session.get(ReleaseScan, release.id).commit_sha
+                       is None)
+    return db.session.get(ReleaseScan, release.id)
+
+
+def scan_of(user: User, release_id: int) -> tuple[ReleaseScan | None, Release]:
+    """Return the signed scan of a decision (None if none was uploaded)."""
+    release = get(user, release_id)
+    return db.session.get(ReleaseScan, release.id), release
+
+
+def item_label(item: ReleaseItem) -> str | None:
+    """Return the issue label of an item's revision as printed, None for an abolition."""
+    return label(item.revision) if item.revision is not None else None

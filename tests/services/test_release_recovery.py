@@ -1,0 +1,135 @@
+"""Crash at every step of a release: after a restart the whole set is in force, or none of it."""
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+
+from docctl import faults
+from docctl.models import Intent, Release
+from docctl.services import documents, publishing, releases, verify
+from tests.helpers import PASSWORD
+from tests.services.test_releases import SIGNER, TITLE, reviewed
+
+STEPS = ("publish.after_intent", "publish.before_ref_update", "publish.after_commit",
+         "publish.after_db")
+# Where each crash leaves the change once recovery has run.
+OUTCOME = {"publish.after_intent": "abandoned", "publish.before_ref_update": "abandoned",
+           "publish.after_commit": "finished", "publish.after_db": None}
+
+
+class Crash(BaseException):
+    """Stands for the process dying (not an Exception: nothing may catch it)."""
+
+
+def commits(app) -> int:
+    return int(subprocess.run(["git", "-C", app.config["REPO_STORE"], "rev-list", "--count",
+                               "HEAD"], capture_output=True, text=True, check=True).stdout)
+
+
+def crash_at(monkeypatch, step: str) -> None:
+    def point(name):
+        if name == step:
+            raise Crash(name)
+    monkeypatch.setattr(faults, "point", point)
+
+
+@pytest.fixture
+def assembled(app, users):
+    """Four procedures revised and one abolished by one decision, waiting for its signature."""
+    items = []
+    for n in range(1, 6):
+        reviewed(users, f"QT-{n:02d}")
+    for n in range(1, 6):
+        publishing.approve(users["approver"], f"QT-{n:02d}", 1, password=PASSWORD,
+                           effective_date=publishing.today())
+    for n in range(1, 5):
+        items.append({"code": f"QT-{n:02d}", "revision": reviewed(users, f"QT-{n:02d}")})
+    items.append({"code": "QT-05", "action": "abolish"})
+    return items
+
+
+def _create(users, items, effective):
+    return releases.create(users["controller"], title=TITLE, decision_number="4500/QĐ-UBND",
+                           decision_date=publishing.today(), signer=SIGNER,
+                           effective_date=effective, items=items)
+
+
+def _all_or_nothing(users, db, *, in_force: bool, waiting: str = "awaiting_approval"):
+    db.session.expire_all()
+    auditor = users["auditor"]
+    statuses = {documents.get_revision(auditor, f"QT-{n:02d}", 2).status for n in range(1, 5)}
+    abolished = documents.get_document(auditor, "QT-05").status
+    if in_force:
+        assert statuses == {"effective"} and abolished == "obsolete"
+    else:
+        assert statuses == {waiting} and abolished == "effective"
+    assert db.session.query(Intent).filter_by(state="pending").count() == 0
+    assert verify.run() == []
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_crash_while_signing_a_release_in_force_at_once(app, users, assembled, db, monkeypatch,
+                                                        step):
+    release = _create(users, assembled, publishing.today())
+    before = commits(app)
+    crash_at(monkeypatch, step)
+    with pytest.raises(Crash):
+        releases.approve(users["approver"], release.id, password=PASSWORD)
+    monkeypatch.undo()
+    db.session.rollback()
+    result = publishing.recover()   # what the scheduler does once the dead owner is gone
+    outcome = OUTCOME[step]
+    if outcome:
+        assert result[outcome] == 1
+    committed = commits(app) - before
+    assert committed == (0 if outcome == "abandoned" else 1)
+    _all_or_nothing(users, db, in_force=committed == 1)
+    state = db.session.get(Release, release.id).status
+    assert state == ("effective" if committed else "draft")
+    # The approver's retry: signs it (if nothing was kept) or is told it is done.
+    if committed:
+        with pytest.raises(publishing.Conflict):
+            releases.approve(users["approver"], release.id, password=PASSWORD)
+    else:
+        releases.approve(users["approver"], release.id, password=PASSWORD)
+    assert commits(app) == before + 1
+    _all_or_nothing(users, db, in_force=True)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_crash_while_a_signed_release_takes_effect(app, users, assembled, db, monkeypatch,
+                                                   clock, step):
+    release = _create(users, assembled, publishing.today() + timedelta(days=3))
+    releases.approve(users["approver"], release.id, password=PASSWORD)
+    clock.advance(days=3)
+    before = commits(app)
+    crash_at(monkeypatch, step)
+    with pytest.raises(Crash):
+        publishing.take_effect_due()
+    monkeypatch.undo()
+    db.session.rollback()
+    publishing.recover()
+    committed = commits(app) - before
+    assert committed == (0 if OUTCOME[step] == "abandoned" else 1)
+    _all_or_nothing(users, db, in_force=committed == 1, waiting="approved")
+    publishing.take_effect_due()   # the scheduler's next pass
+    assert commits(app) == before + 1
+    _all_or_nothing(users, db, in_force=True)
+    assert db.session.get(Release, release.id).status == "effective"
+
+
+def test_a_git_failure_while_signing_leaves_the_set_untouched(app, users, assembled, db,
+                                                              monkeypatch):
+    from docctl.errors import StoreError
+    release = _create(users, assembled, publishing.today())
+    store = app.extensions["docctl.store"]
+    before = commits(app)
+    monkeypatch.setattr(store, "write_change",
+                        lambda *a, **k: (_ for _ in ()).throw(StoreError("disk full")))
+    with pytest.raises(StoreError):
+        releases.approve(users["approver"], release.id, password=PASSWORD)
+    monkeypatch.undo()
+    assert commits(app) == before
+    assert db.session.query(Intent).filter_by(kind="release").one().state == "abandoned"
+    _all_or_nothing(users, db, in_force=False)
