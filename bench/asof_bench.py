@@ -11,10 +11,7 @@ For several days D it times, on SQLite:
 Exits 0 when every figure was measured, even if a target is missed; no timing is asserted.
 """
 
-import cProfile
-import io
 import os
-import pstats
 import subprocess
 import sys
 import tempfile
@@ -29,6 +26,7 @@ for _name in [n for n in os.environ if n.startswith("DOCCTL_")]:
     del os.environ[_name]   # the bench builds its own world
 
 from bench import history_world, world  # noqa: E402
+from bench.profiling import profile  # noqa: E402
 from bench.report import Report, ms_extra, summary  # noqa: E402
 from docctl.extensions import db  # noqa: E402
 from docctl.services import asof, users  # noqa: E402
@@ -189,19 +187,6 @@ def _with_index(report: Report, app) -> None:
                    "index instead of walking past its text in the table row)")
 
 
-def _profile(report: Report, label: str, fn, limit: int = 12) -> None:
-    profile = cProfile.Profile()
-    profile.enable()
-    fn()
-    profile.disable()
-    out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(limit)
-    report.context(f"cProfile of one {label} (cumulative, top {limit}):")
-    for line in out.getvalue().splitlines():
-        if line.strip() and ("/" in line or "ncalls" in line):
-            print("        " + line.strip()[:160])
-
-
 def main() -> int:
     started = perf_counter()
     report = Report()
@@ -226,10 +211,10 @@ def main() -> int:
         if os.environ.get("BENCH_PROFILE") == "1" or summary(service)["p95"] > TARGET_MS:
             with app.app_context():
                 auditor = users.find_user("auditor")
-                _profile(report, "whole register (service)",
-                         lambda: whole_register(auditor, DAYS[3]))
+                profile(report, "whole register (service)",
+                        lambda: whole_register(auditor, DAYS[3]), only="")
         if os.environ.get("BENCH_PROFILE") == "1":
-            _profile(report, "whole register (API)", lambda: fetch(DAYS[3]), limit=20)
+            profile(report, "whole register (API)", lambda: fetch(DAYS[3]), limit=20)
         _with_index(report, app)
         report.context("reference: issue 11 names no baseline for as-of; bench/copies_bench.py "
                        "times its first page (target ≤ 200 ms) on a DB-only world")

@@ -135,6 +135,7 @@ class GitMeter:
         self.calls = 0
         self.ms = 0.0
         self.commands: list[str] = []
+        self.timings: list[tuple[str, float]] = []
         original = store._run
 
         def run(args, stdin, env):
@@ -142,15 +143,17 @@ class GitMeter:
             try:
                 return original(args, stdin, env)
             finally:
+                elapsed = (perf_counter() - t0) * 1000
                 self.calls += 1
-                self.ms += (perf_counter() - t0) * 1000
+                self.ms += elapsed
                 self.commands.append(args[0])
+                self.timings.append((args[0], elapsed))
 
         store._run = run   # an instance attribute shadows the method for this store only
 
     def reset(self) -> None:
         """Start counting afresh."""
-        self.calls, self.ms, self.commands = 0, 0.0, []
+        self.calls, self.ms, self.commands, self.timings = 0, 0.0, [], []
 
 
 class SqlMeter:

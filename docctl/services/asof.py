@@ -38,11 +38,18 @@ def _withdrawal_cutoff(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone()).astimezone(UTC)
 
 
-def in_force_query(day: date):
-    """Return a select of (Document, Revision) pairs in force on day (one per document)."""
+def in_force_query(day: date, document_ids=None):
+    """Return a select of (Document, Revision) pairs in force on day (one per document).
+
+    document_ids: only these documents. The caller's own filter on Document comes after the
+    grouping; this one comes before it, so a few documents cost a few index reads instead of
+    a pass over every revision in the catalog (bench/release_bench.py).
+    """
     latest = (select(Revision.document_id, func.max(Revision.number).label("number"))
-              .where(Revision.status.in_(_CONTROLLED), Revision.effective_date <= day)
-              .group_by(Revision.document_id).subquery())
+              .where(Revision.status.in_(_CONTROLLED), Revision.effective_date <= day))
+    if document_ids is not None:
+        latest = latest.where(Revision.document_id.in_(list(document_ids)))
+    latest = latest.group_by(Revision.document_id).subquery()
     return (select(Document, Revision)
             .join(latest, latest.c.document_id == Document.id)
             .join(Revision, and_(Revision.document_id == latest.c.document_id,
@@ -85,5 +92,6 @@ def revision_as_of(user: User, code: str, day: date) -> Revision | None:
     document = find_by_code(code)
     if document is None:
         raise NotFound(_l("No such document"))
-    row = db.session.execute(in_force_query(day).where(Document.id == document.id)).first()
+    row = db.session.execute(in_force_query(day, [document.id])
+                             .where(Document.id == document.id)).first()
     return row[1] if row else None

@@ -120,12 +120,14 @@ def _in_force(form_ids, day: date) -> list[tuple[Document, Revision]]:
     """Return the given forms with their revision in force on day, withdrawn ones left out."""
     if not form_ids:
         return []
-    rows = db.session.execute(in_force_query(day).where(Document.id.in_(list(form_ids))))
+    ids = list(form_ids)
+    rows = db.session.execute(in_force_query(day, ids).where(Document.id.in_(ids)))
     return sorted(((d, r) for d, r in rows), key=lambda row: row[0].code)
 
 
 def _revision_in_force(document: Document, day: date) -> Revision | None:
-    row = db.session.execute(in_force_query(day).where(Document.id == document.id)).first()
+    row = db.session.execute(in_force_query(day, [document.id])
+                             .where(Document.id == document.id)).first()
     return row[1] if row else None
 
 
