@@ -1,4 +1,4 @@
-"""In a real browser: the secretary assembles a decision, the approver signs it, staff see the set."""
+"""In a browser: the secretary assembles a decision, the approver signs it, staff see the set."""
 
 import os
 import shutil
