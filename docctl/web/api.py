@@ -153,8 +153,11 @@ def document_list():
             current_actor(), status=request.args.get("status") or None, page=page,
             per_page=per_page, review=request.args.get("review") or None, **filters)
     issued = releases.issued_by([r.id for _d, r in rows if r is not None])
-    return jsonify({"total": total, "as_of": day.isoformat() if day else None,
-                    "documents": [document_json(d, r, day, issued) for d, r in rows]})
+    answer = {"total": total, "as_of": day.isoformat() if day else None,
+              "documents": [document_json(d, r, day, issued) for d, r in rows]}
+    if day is not None:   # the set in force that day, and the decision that issued it
+        answer["release_in_force"] = release_brief(releases.in_force_on(day))
+    return jsonify(answer)
 
 
 @bp.route("/documents", methods=["POST"])
