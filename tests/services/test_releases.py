@@ -1,6 +1,7 @@
 """Sets issued by one decision: the seed scenario (4500/QĐ-UBND, then 3494/QĐ-UBND), bad input."""
 
 import io
+import json
 import subprocess
 from datetime import timedelta
 
@@ -103,6 +104,9 @@ def test_seed_scenario_two_decisions(app, users, first_set, clock, db):
     assert "releases/4500-QD-UBND/decision.docx" in files
     assert "releases/4500-QD-UBND/release.json" in files
     assert sum(f.endswith("/revision.json") for f in files) == 13
+    facts = json.loads(git(app, "show", f"{sha_a}:documents/QT/QT-01/revision.json"))
+    assert [f["code"] for f in facts["forms"]] == ["BM-01-01"]   # its forms, kept in git
+    assert facts["release"] == "4500/QĐ-UBND"
     assert releases.in_force_on(day_a).id == first.id
 
     # A month later: 3494/QĐ-UBND revises six, abolishes two, adds one, effective in 5 days.
