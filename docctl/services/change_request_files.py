@@ -84,7 +84,7 @@ def mimetype(name: str) -> str:
 # --- export ---------------------------------------------------------------------------------
 
 def _columns() -> list[str]:
-    return [gettext("No."), gettext("Submitted"), gettext("Code"), gettext("Title"),
+    return [gettext("No."), gettext("Sent on"), gettext("Code"), gettext("Title"),
             gettext("Revision"), gettext("Requested by"), gettext("Reason"),
             gettext("Attachment"), gettext("Status"), gettext("Decided by"),
             gettext("Decided at"), gettext("Decision reason"), gettext("Draft / revision")]

@@ -11,9 +11,11 @@ when the draft is discarded (on_draft_discarded).
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -31,6 +33,8 @@ from docctl.services.copies import Download
 from docctl.services.users import find_user
 
 REASON_MAX = 4000
+# The requester's home page shows a decided request for this long: the outcome is told.
+RECENT_DAYS = 30
 OBJECT_TYPE = "change_request"
 
 
@@ -117,6 +121,17 @@ def count_open() -> int:
     """Return how many requests wait for the secretary."""
     return db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
         ChangeRequest.status == RequestStatus.OPEN))
+
+
+def for_requester(user: User) -> list[ChangeRequest]:
+    """Return the user's own requests still waiting, or decided in the last RECENT_DAYS days."""
+    since = now() - timedelta(days=RECENT_DAYS)
+    return list(db.session.scalars(select(ChangeRequest).where(
+        ChangeRequest.requester_id == user.id,
+        or_(ChangeRequest.status.in_([RequestStatus.OPEN, RequestStatus.ACCEPTED]),
+            ChangeRequest.decided_at >= since))
+        .options(joinedload(ChangeRequest.document), joinedload(ChangeRequest.revision))
+        .order_by(ChangeRequest.id.desc())))
 
 
 def for_revision(revision: Revision) -> list[ChangeRequest]:
@@ -312,11 +327,12 @@ def on_draft_discarded(revision: Revision, actor: User | None = None) -> None:
                               "why": "draft_discarded"})
 
 
+# "Request no. 5 is already …": their own context, apart from the same English words.
 STATUS_NAMES = {
-    RequestStatus.OPEN: _l("open"),
-    RequestStatus.ACCEPTED: _l("accepted"),
-    RequestStatus.DECLINED: _l("declined"),
-    RequestStatus.DONE: _l("done"),
+    RequestStatus.OPEN: lazy_pgettext("change request", "open"),
+    RequestStatus.ACCEPTED: lazy_pgettext("change request", "accepted"),
+    RequestStatus.DECLINED: lazy_pgettext("change request", "declined"),
+    RequestStatus.DONE: lazy_pgettext("change request", "done"),
 }
 
 
