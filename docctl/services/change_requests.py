@@ -1,7 +1,8 @@
 """Change requests (Phiếu đề nghị sửa đổi tài liệu): ask, accept with a draft, decline, done.
 
 Who may do what (issue 11, item 3):
-- submit: anyone signed in who can read the document, against the revision in force.
+- submit: anyone signed in who can read the document and works with documents (not the
+  auditor, who only reads), against the revision in force.
 - accept / decline: the ISO secretary (Perm.REGISTER), only while the request is open.
 - see: the requester; anyone who can read the document; READ_ALL roles see every request.
 The request follows its draft: done when the draft takes effect (on_effective), open again
@@ -210,6 +211,7 @@ def submit(actor: User, code: str, *, reason, attachment: tuple[str, bytes] | No
 
     revision: the number the requester was reading; refused unless it is the one in force.
     """
+    documents.require(actor, Perm.REQUEST_CHANGE)   # auditors read, they do not ask
     document = documents.get_document(actor, code)
     current = _in_force(actor, document, revision)
     text = _text(reason, _l("Say why the document must change: a reason is required"))

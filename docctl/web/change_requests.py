@@ -45,7 +45,9 @@ def _event(event) -> str:
 
 def _can_request(document) -> bool:
     """Tell whether the document page offers "Request a change"."""
-    return (current_actor() is not None and document.status == "effective"
+    user = current_actor()
+    return (user is not None and has_perm(user.role, Perm.REQUEST_CHANGE)
+            and document.status == "effective"
             and documents.effective_revision(document) is not None)
 
 
@@ -79,7 +81,7 @@ def _file():
 
 
 @bp.route("/documents/<code>/change-requests/new", methods=["GET", "POST"])
-@login_required
+@permission_required(Perm.REQUEST_CHANGE)
 def new(code: str):
     user = current_actor()
     document = documents.get_document(user, code)

@@ -5,12 +5,13 @@ import io
 from flask import Blueprint, jsonify, request, send_file
 from flask_babel import gettext as _
 
+from docctl.domain.permissions import Perm
 from docctl.errors import ValidationError
 from docctl.extensions import csrf
 from docctl.services import change_requests, documents
 from docctl.services.change_request_files import mimetype
 from docctl.web import api
-from docctl.web.access import current_actor, login_required
+from docctl.web.access import current_actor, login_required, permission_required
 
 bp = Blueprint("change_requests_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
@@ -67,7 +68,7 @@ def _submission() -> dict:
 
 
 @bp.route("/documents/<code>/change-requests", methods=["POST"])
-@login_required
+@permission_required(Perm.REQUEST_CHANGE)
 def submit(code: str):
     made = change_requests.submit(current_actor(), code, **_submission())
     return jsonify(request_json(made)), 201
@@ -99,7 +100,7 @@ def attachment(request_id: int):
 
 
 @bp.route("/change-requests/<int:request_id>/accept", methods=["POST"])
-@login_required
+@permission_required(Perm.REGISTER)
 def accept(request_id: int):
     if request.get_data():
         api.body(set())   # nothing to say when accepting; refuse what is not understood
@@ -107,7 +108,7 @@ def accept(request_id: int):
 
 
 @bp.route("/change-requests/<int:request_id>/decline", methods=["POST"])
-@login_required
+@permission_required(Perm.REGISTER)
 def decline(request_id: int):
     data = api.body({"reason"}, {"reason"})
     return jsonify(request_json(change_requests.decline(current_actor(), request_id,

@@ -134,7 +134,7 @@ def test_bad_submissions_change_nothing(client, token, db, procedure, payload, f
 def test_against_a_superseded_revision_or_withdrawn_document(client, token, db, procedure,
                                                               users):
     publish(users, "QT-01", text="bản hai", reason="Cập nhật")
-    staff, auditor = token("staff"), token("auditor")
+    staff, sec = token("staff"), token("controller")
     before = _state(db)
     response = client.post("/api/v1/documents/QT-01/change-requests", headers=staff,
                            json={"reason": "Sửa", "revision": 1})
@@ -147,7 +147,7 @@ def test_against_a_superseded_revision_or_withdrawn_document(client, token, db, 
     client.post("/api/v1/documents/QT-01/withdraw", headers=token("approver"),
                 json={"reason": "Bãi bỏ", "password": PASSWORD})
     before = _state(db)
-    response = client.post("/api/v1/documents/QT-01/change-requests", headers=auditor,
+    response = client.post("/api/v1/documents/QT-01/change-requests", headers=sec,
                            json={"reason": "Sửa"})
     assert response.status_code == 409 and "đã bị thu hồi" in response.get_json()["message"]
     assert _state(db) == before

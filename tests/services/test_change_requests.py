@@ -285,3 +285,12 @@ def test_attachments_are_checked_like_uploads(users, db, procedure, app):
         change_requests.submit(users["staff"], "QT-01", reason="x",
                                attachment=("a.png", PNG + b"\x00" * (1024 * 1024)))
     assert _state(db) == before
+
+
+def test_the_auditor_reads_requests_but_does_not_file_them(users, db, procedure):
+    made = change_requests.submit(users["staff"], "QT-01", reason="Sửa")
+    before = _state(db)
+    with pytest.raises(Forbidden):
+        change_requests.submit(users["auditor"], "QT-01", reason="Sửa")
+    assert _state(db) == before
+    assert change_requests.get(users["auditor"], made.id).id == made.id
