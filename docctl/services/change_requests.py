@@ -251,6 +251,10 @@ def _locked(actor: User, request_id) -> ChangeRequest:
 def _open_change(actor: User, request: ChangeRequest) -> tuple[Revision, bool]:
     """Return the draft that carries the request out, opening one when none is open."""
     document = request.document
+    # Hold the document as uploads do, so two accepts at once find one draft, not two.
+    db.session.execute(select(Document.id).where(Document.id == document.id)
+                       .with_for_update())
+    db.session.expire(document, ["revisions"])
     _in_force(actor, document, None)
     latest = next((r for r in reversed(document.revisions)
                    if r.status not in (Status.DISCARDED,)), None)
