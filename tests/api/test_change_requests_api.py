@@ -188,3 +188,18 @@ def test_anonymous_and_hidden(client, token, db, procedure, users):
     assert client.get(f"/api/v1/change-requests/{made['id']}", headers=staff).status_code == 404
     assert client.get("/api/v1/change-requests", headers=staff).get_json() == {
         "change_requests": []}
+
+
+def test_discarding_the_linked_draft_over_the_api_reopens_the_request(client, token, db,
+                                                                       procedure):
+    sec = token("controller")
+    made = _submit(client, token("staff"))
+    url = f"/api/v1/change-requests/{made['id']}"
+    assert client.post(f"{url}/accept", headers=sec).get_json()["draft"]["revision"] == 2
+    gone = client.delete("/api/v1/documents/QT-01/revisions/2", headers=sec,
+                         json={"reason": "Soạn nhầm"})
+    assert gone.status_code == 200, gone.get_json()
+    again = client.get(url, headers=sec).get_json()
+    assert (again["status"], again["draft"], again["decided_by"]) == ("open", None, None)
+    reopened = client.post(f"{url}/accept", headers=sec).get_json()
+    assert reopened["status"] == "accepted" and reopened["draft"]["revision"] == 3
