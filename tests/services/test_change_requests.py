@@ -4,6 +4,7 @@ decline, done when the draft takes effect, open again when it is discarded; bad 
 import csv
 import io
 import json
+import unicodedata
 from datetime import timedelta
 
 import openpyxl
@@ -294,3 +295,11 @@ def test_the_auditor_reads_requests_but_does_not_file_them(users, db, procedure)
         change_requests.submit(users["auditor"], "QT-01", reason="Sửa")
     assert _state(db) == before
     assert change_requests.get(users["auditor"], made.id).id == made.id
+
+
+def test_reason_is_kept_as_nfc_text_without_control_characters(users, db, procedure):
+    decomposed = unicodedata.normalize("NFD", "Điều chỉnh thời hạn giải quyết")
+    made = change_requests.submit(users["staff"], "QT-01",
+                                  reason=f"\u202e {decomposed}\x00\n  dòng hai ")
+    assert made.reason == "Điều chỉnh thời hạn giải quyết\n  dòng hai"
+    assert unicodedata.is_normalized("NFC", made.reason)
