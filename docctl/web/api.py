@@ -93,6 +93,7 @@ def document_json(document, current=None, day=None, issued: dict | None = None) 
 
 def revision_json(revision) -> dict:
     """Return the API form of a revision."""
+    from docctl.services import change_requests  # issue 11: the requests it carries out
     printed = printed_facts.facts(revision)
     return {"document": revision.document.code, "revision": revision.number,
             "issue": revision.issue, "amendment": revision.amendment,
@@ -102,6 +103,7 @@ def revision_json(revision) -> dict:
             "warnings": printed["warnings"], "notices": printed["notices"],
             "status": revision.status, "effective_date": _iso(revision.effective_date),
             "reason": revision.reason, "filename": revision.filename,
+            "change_requests": [r.id for r in change_requests.for_revision(revision)],
             "author": revision.author.username,
             "signatures": [{"user": s.user.username, "name": s.signer_name,
                             "meaning": s.meaning, "signed_at": _iso(s.signed_at)}
