@@ -282,7 +282,12 @@ def test_a_draft_release_can_be_discarded_and_its_revisions_approved_alone(app, 
                               effective_date=publishing.today(), items=first_set[:1])
     with pytest.raises(ValidationError):
         releases.discard(users["controller"], release.id, reason="")
-    releases.discard(users["controller"], release.id, reason="Sai số quyết định")
+    releases.discard(users["controller"], release.id, reason="Thiếu biểu mẫu")
+    # The number is free again: the same decision, assembled again, then given up again.
+    again = releases.create(users["controller"], title=TITLE, decision_number="4500/QĐ-UBND",
+                            decision_date=publishing.today(), signer=SIGNER,
+                            effective_date=publishing.today(), items=first_set[:1])
+    releases.discard(users["controller"], again.id, reason="Để phê duyệt riêng")
     publishing.approve(users["approver"], "QT-01", 1, password=PASSWORD,
                        effective_date=publishing.today())
     assert documents.find_by_code("QT-01").status == "effective"
