@@ -27,14 +27,18 @@ class Perm(StrEnum):
     WITHDRAW = "withdraw"
     MANAGE_USERS = "manage_users"
     AUDIT = "audit"                  # read the audit trail, timelines, evidence; run verify
+    # Ask the secretary to change a document in force (issue 11); auditors only read.
+    REQUEST_CHANGE = "request_change"
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset({Perm.READ, Perm.READ_ALL, Perm.MANAGE_USERS, Perm.AUDIT}),
-    Role.CONTROLLER: frozenset({Perm.READ, Perm.READ_ALL, Perm.REGISTER, Perm.WITHDRAW}),
-    Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW}),
-    Role.APPROVER: frozenset({Perm.READ, Perm.REVIEW, Perm.APPROVE, Perm.WITHDRAW}),
-    Role.STAFF: frozenset({Perm.READ}),
+    Role.CONTROLLER: frozenset({Perm.READ, Perm.READ_ALL, Perm.REGISTER, Perm.WITHDRAW,
+                                Perm.REQUEST_CHANGE}),
+    Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW, Perm.REQUEST_CHANGE}),
+    Role.APPROVER: frozenset({Perm.READ, Perm.REVIEW, Perm.APPROVE, Perm.WITHDRAW,
+                              Perm.REQUEST_CHANGE}),
+    Role.STAFF: frozenset({Perm.READ, Perm.REQUEST_CHANGE}),
     Role.AUDITOR: frozenset({Perm.READ, Perm.READ_ALL, Perm.AUDIT}),
 }
 

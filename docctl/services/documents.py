@@ -257,8 +257,12 @@ def register_document(actor: User, data: dict) -> Document:
 
 def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
                     reason: str = "", change: str | None = None, issue=None,
-                    amendment=None) -> Revision:
-    """Store an uploaded file as a draft: a new revision, or new content for a draft."""
+                    amendment=None, commit: bool = True) -> Revision:
+    """Store an uploaded file as a draft: a new revision, or new content for a draft.
+
+    commit=False leaves the unit of work open for a caller that adds to it (a change request
+    accepted with the draft it opens).
+    """
     require(actor, Perm.REGISTER)
     document = get_document(actor, code)
     if document.status == "obsolete":
@@ -315,7 +319,10 @@ def upload_revision(actor: User, code: str, *, filename: str, data: bytes,
                           "change": chosen.value if chosen else None,
                           "warnings": [str(w) for w in warnings],
                           "notices": [str(n) for n in info.notices]})
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return revision
 
 

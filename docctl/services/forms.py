@@ -62,7 +62,7 @@ def _predecessor(revision: Revision) -> Revision | None:
         .order_by(Revision.number.desc()).limit(1))
 
 
-def _was_set(revision: Revision) -> bool:
+def was_set(revision: Revision) -> bool:
     """Tell whether someone saved this revision's list (perhaps empty)."""
     return bool(db.session.scalar(select(exists().where(
         AuditEvent.action == "forms_set", AuditEvent.document_code == revision.document.code,
@@ -90,7 +90,7 @@ def listing(revision: Revision) -> list[tuple[int, int]]:
         rows = db.session.execute(
             select(RevisionForm.form_id, RevisionForm.form_revision)
             .where(RevisionForm.revision_id == revision.id)).all()
-        if rows or _was_set(revision):
+        if rows or was_set(revision):
             return [(form_id, number) for form_id, number in rows]
         previous = _predecessor(revision)
         if previous is None:

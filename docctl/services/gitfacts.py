@@ -60,6 +60,11 @@ def revision_facts(revision: Revision, status: str, *, approver: User | None,
              "approved_by": who(approver) if approver else None,
              "approved_at": approved_at, "effective_date": effective_date,
              "signatures": signed}
+    from docctl.services import forms  # forms imports documents, which imports this module
+    if revision.document.doc_type in forms.OWNER_TYPES:
+        # The forms in force with this procedure revision, at their revisions (issue 11).
+        facts["forms"] = [{"code": form.code, "revision": number, "label": label}
+                          for form, number, label in forms.forms_of(revision)]
     facts.update(extra or {})
     return facts
 

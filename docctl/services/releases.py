@@ -328,6 +328,9 @@ def discard(actor: User, release_id: int, *, reason: str) -> Release:
     if not reason:
         raise ValidationError(_l("A reason is required to discard a decision"), field="reason")
     release.status = ReleaseStatus.DISCARDED
+    # Free the number: the secretary assembles the same decision again, correctly this time.
+    release.decision_key = f"{release.decision_key}~{release.id}"
+    release.slug = f"{release.slug}~{release.id}"
     audit.record("release_discarded", actor, object_type="release", object_id=str(release.id),
                  details={"decision": release.decision_number}, reason=reason)
     db.session.commit()

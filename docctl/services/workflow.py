@@ -176,6 +176,8 @@ def discard(actor: User, code: str, number: int, *, reason: str) -> Revision:
                  details={"filename": revision.filename, "sha256": revision.sha256,
                           "size": revision.size, "author": revision.author.username},
                  reason=reason)
+    from docctl.services import change_requests  # its requests wait for another draft
+    change_requests.on_draft_discarded(revision, actor)
     db.session.commit()
     return revision
 

@@ -93,6 +93,7 @@ def document_json(document, current=None, day=None, issued: dict | None = None) 
 
 def revision_json(revision) -> dict:
     """Return the API form of a revision."""
+    from docctl.services import change_requests  # issue 11: the requests it carries out
     printed = printed_facts.facts(revision)
     return {"document": revision.document.code, "revision": revision.number,
             "issue": revision.issue, "amendment": revision.amendment,
@@ -102,6 +103,7 @@ def revision_json(revision) -> dict:
             "warnings": printed["warnings"], "notices": printed["notices"],
             "status": revision.status, "effective_date": _iso(revision.effective_date),
             "reason": revision.reason, "filename": revision.filename,
+            "change_requests": [r.id for r in change_requests.for_revision(revision)],
             "author": revision.author.username,
             "signatures": [{"user": s.user.username, "name": s.signer_name,
                             "meaning": s.meaning, "signed_at": _iso(s.signed_at)}
@@ -153,8 +155,11 @@ def document_list():
             current_actor(), status=request.args.get("status") or None, page=page,
             per_page=per_page, review=request.args.get("review") or None, **filters)
     issued = releases.issued_by([r.id for _d, r in rows if r is not None])
-    return jsonify({"total": total, "as_of": day.isoformat() if day else None,
-                    "documents": [document_json(d, r, day, issued) for d, r in rows]})
+    answer = {"total": total, "as_of": day.isoformat() if day else None,
+              "documents": [document_json(d, r, day, issued) for d, r in rows]}
+    if day is not None:   # the set in force that day, and the decision that issued it
+        answer["release_in_force"] = release_brief(releases.in_force_on(day))
+    return jsonify(answer)
 
 
 @bp.route("/documents", methods=["POST"])

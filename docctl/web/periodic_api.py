@@ -3,9 +3,9 @@
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from docctl.errors import ValidationError
+from docctl.errors import Forbidden, ValidationError
 from docctl.extensions import csrf
-from docctl.services import periodic
+from docctl.services import documents, periodic
 from docctl.services.context import today
 from docctl.web import api
 from docctl.web.access import current_actor, login_required
@@ -35,6 +35,12 @@ def _due_json(item: periodic.Due) -> dict:
 @bp.route("/documents/<code>/periodic-review", methods=["POST"])
 @login_required
 def periodic_review(code: str):
+    user = current_actor()
+    document = documents.get_document(user, code)
+    if not (periodic.may_review(user, document) or periodic.may_revise(user, document)):
+        # Refused before the body is read: an auditor gets 403, whatever they send.
+        raise Forbidden(_("Only the ISO secretary or a reviewer of the owner department can "
+                          "review this document"))
     data = api.body({"outcome", "password", "comment"}, {"outcome"})
     for field in ("outcome", "password", "comment"):
         if data.get(field) is not None and not isinstance(data[field], str):

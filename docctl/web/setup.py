@@ -83,6 +83,8 @@ def register_web(app) -> None:
                                   get_locale=get_locale)
     from docctl.web import forms as forms_web  # issue 11 forms: pages, API, template helper
     forms_web.init_app(app)
+    from docctl.web import change_requests  # issue 11 requests: pages, API, template helpers
+    change_requests.init_app(app)
     _register_hooks(app)
     _register_errors(app)
 

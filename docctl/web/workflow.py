@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from docctl.domain.permissions import Perm
 from docctl.errors import DocctlError
 from docctl.services import documents, users, workflow
-from docctl.web.access import current_actor, login_required, permission_required
+from docctl.web.access import current_actor, permission_required
 from docctl.web.labels import error_message
 
 bp = Blueprint("workflow", __name__, url_prefix="/documents")
@@ -100,7 +100,7 @@ def reroute(code: str, number: int):
 
 
 @bp.route("/<code>/revisions/<int:number>/return", methods=["POST"])
-@login_required
+@permission_required(Perm.APPROVE)   # only an approver can be the one it awaits
 def return_to_author(code: str, number: int):
     try:
         workflow.return_to_author(current_actor(), code, number,

@@ -11,7 +11,7 @@ from docctl.domain.permissions import Perm
 from docctl.extensions import csrf
 from docctl.services import workflow
 from docctl.web import api
-from docctl.web.access import current_actor, login_required, permission_required
+from docctl.web.access import current_actor, permission_required
 
 bp = Blueprint("workflow_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
@@ -45,7 +45,7 @@ def reroute(code: str, number: int):
 
 
 @bp.route(f"{_REVISION}/return", methods=["POST"])
-@login_required
+@permission_required(Perm.APPROVE)   # only an approver can be the one it awaits
 def return_to_author(code: str, number: int):
     data = api.body({"comment"}, {"comment"})
     revision = workflow.return_to_author(current_actor(), code, number,

@@ -75,6 +75,12 @@ def test_a_set_issued_by_one_decision_over_the_api(app, client, token, ready, db
     by_number = client.get("/api/v1/documents", headers=staff,
                            query_string={"release": "4500/QĐ-UBND"}).get_json()
     assert by_number["total"] == 3
+    auditor = token("auditor")
+    as_of = client.get("/api/v1/documents", headers=auditor,
+                       query_string={"as_of": today().isoformat()}).get_json()
+    assert as_of["release_in_force"]["decision_number"] == "4500/QĐ-UBND"
+    assert {d["code"]: d["release"]["decision_number"] for d in as_of["documents"]} == {
+        "QT-01": "4500/QĐ-UBND", "QT-02": "4500/QĐ-UBND", "BM-01-01": "4500/QĐ-UBND"}
     rev = client.get("/api/v1/documents/QT-02/revisions/1", headers=staff).get_json()
     assert rev["release"]["decision_number"] == "4500/QĐ-UBND"
     # The generated decision, and the signed scan kept beside it.

@@ -133,3 +133,40 @@ def test_a_git_failure_while_signing_leaves_the_set_untouched(app, users, assemb
     assert commits(app) == before
     assert db.session.query(Intent).filter_by(kind="release").one().state == "abandoned"
     _all_or_nothing(users, db, in_force=False)
+
+
+def test_the_worker_dies_while_signing_and_the_running_server_recovers(app, users, assembled,
+                                                                       db, tmp_path):
+    """A real `docctl serve`: the worker signing the decision dies (os._exit) before its
+    commit, then after it; the server's scheduler settles each, the approver's retry is
+    answered, never with a 500, and the set is in force exactly once."""
+    from docctl import dbengine
+    from docctl.services import users as user_service
+    from tests.services._live import LiveServer, wait_for
+
+    release_id = _create(users, assembled, publishing.today()).id
+    token = user_service.issue_token("approver", PASSWORD)
+    url = f"/api/v1/releases/{release_id}/approve"
+    before = commits(app)
+    db.session.commit()   # the server needs SQLite's write lock: touch no row after this
+
+    def pending():
+        db.session.rollback()
+        return db.session.query(Intent).filter_by(state="pending").count()
+
+    with LiveServer(app, tmp_path / "server.log",
+                    faults=("publish.after_intent", "publish.after_commit")) as server, \
+            dbengine.reading():
+        assert server.call("POST", url, token=token, data={"password": PASSWORD}) == (None, None)
+        wait_for(lambda: pending() == 0)
+        assert commits(app) == before   # died before its commit: abandoned
+        assert server.call("POST", url, token=token, data={"password": PASSWORD}) == (None, None)
+        wait_for(lambda: pending() == 0)
+        assert commits(app) == before + 1   # died after its commit: finished by the scheduler
+        status, body = server.call("POST", url, token=token, data={"password": PASSWORD})
+        assert status == 409 and body["error"] == "conflict", body
+        status, body = server.call("GET", f"/api/v1/releases/{release_id}", token=token)
+        assert status == 200 and body["status"] == "effective"
+        assert " 500 " not in server.log()
+    db.session.rollback()
+    _all_or_nothing(users, db, in_force=True)

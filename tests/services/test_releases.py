@@ -1,6 +1,7 @@
 """Sets issued by one decision: the seed scenario (4500/QĐ-UBND, then 3494/QĐ-UBND), bad input."""
 
 import io
+import json
 import subprocess
 from datetime import timedelta
 
@@ -103,6 +104,9 @@ def test_seed_scenario_two_decisions(app, users, first_set, clock, db):
     assert "releases/4500-QD-UBND/decision.docx" in files
     assert "releases/4500-QD-UBND/release.json" in files
     assert sum(f.endswith("/revision.json") for f in files) == 13
+    facts = json.loads(git(app, "show", f"{sha_a}:documents/QT/QT-01/revision.json"))
+    assert [f["code"] for f in facts["forms"]] == ["BM-01-01"]   # its forms, kept in git
+    assert facts["release"] == "4500/QĐ-UBND"
     assert releases.in_force_on(day_a).id == first.id
 
     # A month later: 3494/QĐ-UBND revises six, abolishes two, adds one, effective in 5 days.
@@ -278,7 +282,12 @@ def test_a_draft_release_can_be_discarded_and_its_revisions_approved_alone(app, 
                               effective_date=publishing.today(), items=first_set[:1])
     with pytest.raises(ValidationError):
         releases.discard(users["controller"], release.id, reason="")
-    releases.discard(users["controller"], release.id, reason="Sai số quyết định")
+    releases.discard(users["controller"], release.id, reason="Thiếu biểu mẫu")
+    # The number is free again: the same decision, assembled again, then given up again.
+    again = releases.create(users["controller"], title=TITLE, decision_number="4500/QĐ-UBND",
+                            decision_date=publishing.today(), signer=SIGNER,
+                            effective_date=publishing.today(), items=first_set[:1])
+    releases.discard(users["controller"], again.id, reason="Để phê duyệt riêng")
     publishing.approve(users["approver"], "QT-01", 1, password=PASSWORD,
                        effective_date=publishing.today())
     assert documents.find_by_code("QT-01").status == "effective"

@@ -84,6 +84,37 @@ def _trailers(release: Release, action: str) -> list[tuple[str, str]]:
     return trailers
 
 
+def _forms_after(revision, release: Release) -> list[dict] | None:
+    """Return the forms a procedure revision lists once the release is in force.
+
+    A first issue lists the forms registered under it; those issued by the same decision are
+    in force with it from the same day, though not yet when the commit is built.
+    """
+    from docctl.services import forms
+
+    if revision.document.doc_type not in forms.OWNER_TYPES:
+        return None
+    listed = {form.id: (form, number, text) for form, number, text in forms.forms_of(revision)}
+    if not forms.was_set(revision):
+        for item in release.items:
+            form = item.document
+            if item.revision is not None and form.parent_id == revision.document_id and \
+                    form.doc_type == "form" and form.id not in listed:
+                listed[form.id] = (form, item.revision.number, label(item.revision))
+    abolished = {item.document_id for item in release.items if item.revision is None}
+    return [{"code": form.code, "revision": number, "label": text}
+            for form, number, text in sorted(listed.values(), key=lambda row: row[0].code)
+            if form.id not in abolished]
+
+
+def _extra(revision, release: Release) -> dict:
+    extra = {"release": release.decision_number}
+    forms_after = _forms_after(revision, release)
+    if forms_after is not None:
+        extra["forms"] = forms_after
+    return extra
+
+
 def _in_force_files(release: Release, approver: User | None, approved_at: str | None,
                     reason: str) -> dict[str, bytes]:
     """Return document.json and revision.json of every document as the set takes effect."""
@@ -94,7 +125,7 @@ def _in_force_files(release: Release, approver: User | None, approved_at: str | 
             rev_json = revision_facts(item.revision, "effective", approver=approver,
                                       approved_at=approved_at,
                                       effective_date=release.effective_date.isoformat(),
-                                      extra={"release": release.decision_number})
+                                      extra=_extra(item.revision, release))
             files.update(facts_files(item.revision, document_facts(
                 document, "effective", item.revision.number), rev_json))
         else:
@@ -134,7 +165,7 @@ def build_release(intent: Intent, payload: dict, actor: User | None) -> CommitSp
             rev_json = revision_facts(item.revision, "approved", approver=actor,
                                       approved_at=approved_at,
                                       effective_date=release.effective_date.isoformat(),
-                                      extra={"release": release.decision_number})
+                                      extra=_extra(item.revision, release))
             files.update(facts_files(item.revision, document_facts(
                 item.document, "effective" if previous else "new",
                 previous.number if previous else None), rev_json))

@@ -134,6 +134,8 @@ def make_effective(revision: Revision, at: datetime, actor: User | None, sha: st
         revision.commit_sha = sha
     document.status = "effective"
     review_dates.on_effective(document, revision)
+    from docctl.services import change_requests  # the requests it carries out are done
+    change_requests.on_effective(revision, actor)
     db.session.add(IndexJob(document_id=document.id, revision_id=revision.id, action="index",
                             created_at=at))
     audit.record("effective", actor, document=document, revision=revision,
