@@ -200,7 +200,8 @@ def main() -> int:
     started = perf_counter()
     report = Report()
     print(f"docctl release bench (issue 11): {os.cpu_count()} CPUs, Python "
-          f"{sys.version.split()[0]}")
+          f"{sys.version.split()[0]}" + "; load average " + ", ".join(
+              f"{x:.1f}" for x in os.getloadavg()) + " (other work skews the figures)")
     if releases is None:
         print("release service not present (docctl.services.releases): nothing measured; "
               "merge the branch that adds it and run again")
