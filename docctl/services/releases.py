@@ -469,3 +469,12 @@ def scan_of(user: User, release_id: int) -> tuple[ReleaseScan | None, Release]:
 def item_label(item: ReleaseItem) -> str | None:
     """Return the issue label of an item's revision as printed, None for an abolition."""
     return label(item.revision) if item.revision is not None else None
+
+
+def item_action(item: ReleaseItem) -> str:
+    """Return what a release does to a document: "new", "revise" or "abolish"."""
+    if item.action == ItemAction.ABOLISH:
+        return "abolish"
+    earlier = [r for r in item.document.revisions if r.number < item.revision.number
+               and r.status in (Status.EFFECTIVE, Status.SUPERSEDED, Status.OBSOLETE)]
+    return "revise" if earlier else "new"

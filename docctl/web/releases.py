@@ -21,7 +21,8 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @bp.app_context_processor
 def release_facts() -> dict:
     """Let the document, revision and register pages name the decision behind a revision."""
-    return {"issued_by": releases.issued_by, "release_in_force_on": releases.in_force_on}
+    return {"issued_by": releases.issued_by, "release_in_force_on": releases.in_force_on,
+            "release_item_action": releases.item_action}
 
 
 @bp.route("")

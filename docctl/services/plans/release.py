@@ -35,10 +35,8 @@ def _release(intent: Intent) -> Release:
 
 
 def _action(item) -> str:
-    if item.action == ItemAction.ABOLISH:
-        return "abolish"
-    return "new" if item.revision.number == 1 or effective_revision(item.document) is None \
-        else "revise"
+    from docctl.services.releases import item_action
+    return item_action(item)
 
 
 def decision_docx(release: Release) -> bytes:
