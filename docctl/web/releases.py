@@ -22,7 +22,20 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 def release_facts() -> dict:
     """Let the document, revision and register pages name the decision behind a revision."""
     return {"issued_by": releases.issued_by, "release_in_force_on": releases.in_force_on,
-            "release_item_action": releases.item_action}
+            "release_item_action": releases.item_action, "releases_unsigned": _unsigned}
+
+
+def _unsigned():
+    """Return the unsigned decisions for the home page; None for who neither signs nor
+    assembles them."""
+    user = current_actor()
+    if user is None or not (has_perm(user.role, Perm.APPROVE)
+                            or has_perm(user.role, Perm.REGISTER)):
+        return None
+    rows = releases.list_releases(user, status=ReleaseStatus.DRAFT)
+    if not has_perm(user.role, Perm.REGISTER):   # an approver: those they may sign
+        rows = [r for r in rows if r.created_by_id != user.id]
+    return rows
 
 
 @bp.route("")
