@@ -18,13 +18,12 @@ from docctl.domain.decisions import (
     ItemAction,
     ReleaseStatus,
     normalise_number,
-    number_key,
     number_slug,
 )
 from docctl.domain.formats import PDF_HEADER_WINDOW, PDF_MAGIC
 from docctl.domain.lifecycle import Status
 from docctl.domain.permissions import Perm, has_perm
-from docctl.domain.textfold import clean_line, nfc
+from docctl.domain.textfold import clean_line
 from docctl.errors import (
     Conflict,
     Forbidden,
@@ -36,21 +35,17 @@ from docctl.errors import (
 )
 from docctl.extensions import db
 from docctl.models import Document, Release, ReleaseItem, ReleaseScan, Revision, User
-from docctl.services import audit, forms, publishing, signatures
+from docctl.services import audit, forms, publishing, release_input, signatures
 from docctl.services.context import now, setting, today
 from docctl.services.documents import (
-    effective_revision,
-    find_by_code,
     label,
     require,
     revision_bytes,
 )
 from docctl.store import layout
 
-MAX_ITEMS = 500
 TITLE_MAX = 300
 SIGNER_MAX = 200
-ITEM_FIELDS = {"code", "revision", "action"}
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -168,132 +163,26 @@ def candidates(user: User) -> dict:
     return {"reviewed": reviewed, "in_force": in_force, "releases": previous}
 
 
-# -- assembling ---------------------------------------------------------------------------
-
-def _date(value, field: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        pass
-    raise ValidationError(_l("%(field)s must be a date (YYYY-MM-DD)", field=field), field=field)
-
-
-def _text(value, field: str, max_len: int, *, multiline: bool = False) -> str:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(_l("%(field)s must be text", field=field), field=field)
-    text = "\n".join(clean_line(line, max_len=max_len) for line in nfc(value).splitlines()
-                     if line.strip()) if multiline else clean_line(value, max_len=max_len + 1)
-    if not text:
-        raise ValidationError(_l("%(field)s is required", field=field), field=field)
-    if len(text) > max_len:
-        raise ValidationError(_l("%(field)s is too long (at most %(n)s characters)",
-                                 field=field, n=max_len), field=field)
-    return text
-
-
-def _number(value) -> tuple[str, str, str]:
-    if not isinstance(value, str) or normalise_number(value) is None:
-        raise ValidationError(_l("The decision number must be in the form of Decree 30/2020/"
-                                 "NĐ-CP, e.g. 3494/QĐ-UBND or 12/2024/QĐ-UBND"),
-                              field="decision_number")
-    number = normalise_number(value)
-    key = number_key(number)
-    if db.session.scalar(select(Release.id).where(Release.decision_key == key)):
-        raise Conflict(_l("Decision %(n)s is already registered", n=number),
-                       field="decision_number")
-    return number, key, number_slug(number)
-
-
-def _item(raw, position: int) -> tuple[Document, Revision | None, str]:
-    if not isinstance(raw, dict) or set(raw) - ITEM_FIELDS or not isinstance(
-            raw.get("code"), str):
-        raise ValidationError(_l("Item %(n)s must be {\"code\", \"revision\"} or {\"code\", "
-                                 "\"action\": \"abolish\"}", n=position), field="items")
-    document = find_by_code(raw["code"])
-    if document is None:
-        raise ValidationError(_l("Item %(n)s: no document %(code)s", n=position,
-                                 code=clean_line(raw["code"], max_len=40)), field="items")
-    action = raw.get("action") or ItemAction.ISSUE
-    if action == ItemAction.ABOLISH and raw.get("revision") is None:
-        if document.status != "effective" or effective_revision(document) is None:
-            raise Conflict(_l("%(code)s is not in force and cannot be abolished",
-                              code=document.code), field="items")
-        return document, None, ItemAction.ABOLISH
-    number = raw.get("revision")
-    if action != ItemAction.ISSUE or not isinstance(number, int) or isinstance(number, bool):
-        raise ValidationError(_l("Item %(n)s (%(code)s): give a revision number to issue, or "
-                                 "\"action\": \"abolish\"", n=position, code=document.code),
-                              field="items")
-    revision = next((r for r in document.revisions if r.number == number), None)
-    if revision is None:
-        raise ValidationError(_l("%(code)s has no revision %(n)s", code=document.code,
-                                 n=number), field="items")
-    if revision.status != Status.AWAITING_APPROVAL:
-        raise Conflict(_l("%(code)s r%(n)s has not been reviewed and is not awaiting "
-                          "approval; only reviewed revisions can be issued by a decision",
-                          code=document.code, n=number), field="items")
-    return document, revision, ItemAction.ISSUE
-
-
-def _items(raw_items) -> list[tuple[Document, Revision | None, str]]:
-    if not isinstance(raw_items, list) or not raw_items:
-        raise ValidationError(_l("A decision must issue or abolish at least one document"),
-                              field="items")
-    if len(raw_items) > MAX_ITEMS:
-        raise ValidationError(_l("At most %(n)s documents in one decision", n=MAX_ITEMS),
-                              field="items")
-    items, seen = [], set()
-    for position, raw in enumerate(raw_items, start=1):
-        document, revision, action = _item(raw, position)
-        if document.id in seen:
-            raise ValidationError(_l("%(code)s appears twice in this decision",
-                                     code=document.code), field="items")
-        seen.add(document.id)
-        items.append((document, revision, action))
-    busy = db.session.execute(select(Document.code, Release.decision_number)
-                              .join(ReleaseItem, ReleaseItem.document_id == Document.id)
-                              .join(Release).where(Document.id.in_(seen),
-                                                   Release.status.in_(OPEN))).first()
-    if busy:
-        raise Conflict(_l("%(code)s is already in decision %(n)s, which is not in force yet",
-                          code=busy[0], n=busy[1]), field="items")
-    return items
-
-
-def _replaces(value) -> Release | None:
-    if value in (None, ""):
-        return None
-    number = normalise_number(value) if isinstance(value, str) else None
-    release = db.session.scalar(select(Release).where(
-        Release.decision_key == number_key(number),
-        Release.status.in_((ReleaseStatus.EFFECTIVE, ReleaseStatus.APPROVED)))) \
-        if number else None
-    if release is None:
-        raise ValidationError(_l("No decision in force numbered %(n)s to replace",
-                                 n=clean_line(str(value), max_len=60)), field="replaces")
-    return release
-
+# -- assembling (release_input checks what it is made of) ---------------------------------
 
 def create(actor: User, *, title, decision_number, decision_date, signer, effective_date,
            items, replaces=None) -> Release:
     """Assemble a release for the approver to sign; refuse bad input, changing nothing."""
     require(actor, Perm.REGISTER)
     try:
-        title = _text(title, "title", TITLE_MAX)
-        signer = _text(signer, "signer", SIGNER_MAX, multiline=True)
-        number, key, slug = _number(decision_number)
-        decision_day = _date(decision_date, "decision_date")
-        effective = _date(effective_date, "effective_date")
+        title = release_input.text_field(title, "title", TITLE_MAX)
+        signer = release_input.text_field(signer, "signer", SIGNER_MAX, multiline=True)
+        number, key, slug = release_input.decision_number(decision_number)
+        decision_day = release_input.date_field(decision_date, "decision_date")
+        effective = release_input.date_field(effective_date, "effective_date")
         if effective < today():
             raise ValidationError(_l("The effective date cannot be in the past"),
                                   field="effective_date")
         if effective < decision_day:
             raise ValidationError(_l("The effective date cannot be before the decision's "
                                      "date"), field="effective_date")
-        replaced = _replaces(replaces)
-        parts = _items(items)
+        replaced = release_input.replaces(replaces)
+        parts = release_input.items(items)
         release = Release(title=title, decision_number=number, decision_key=key, slug=slug,
                           decision_date=decision_day, signer=signer, effective_date=effective,
                           status=ReleaseStatus.DRAFT, replaces=replaced, created_by=actor,
@@ -469,3 +358,12 @@ def scan_of(user: User, release_id: int) -> tuple[ReleaseScan | None, Release]:
 def item_label(item: ReleaseItem) -> str | None:
     """Return the issue label of an item's revision as printed, None for an abolition."""
     return label(item.revision) if item.revision is not None else None
+
+
+def item_action(item: ReleaseItem) -> str:
+    """Return what a release does to a document: "new", "revise" or "abolish"."""
+    if item.action == ItemAction.ABOLISH:
+        return "abolish"
+    earlier = [r for r in item.document.revisions if r.number < item.revision.number
+               and r.status in (Status.EFFECTIVE, Status.SUPERSEDED, Status.OBSOLETE)]
+    return "revise" if earlier else "new"

@@ -44,6 +44,17 @@ def authenticate():
     return None
 
 
+def authenticate_caller():
+    """Answer 401 JSON to a caller with neither token nor session, else check as the API does.
+
+    For the API blueprints of later issues: never the sign-in page or a CSRF refusal.
+    """
+    if not request.headers.get("Authorization") and current_actor() is None:
+        return jsonify({"error": "unauthorized",
+                        "message": _("Please sign in to continue.")}), 401
+    return authenticate()
+
+
 def body(allowed: set[str], required: set[str] = frozenset()) -> dict:
     """Return the JSON object of the request, refusing unknown or missing fields."""
     data = request.get_json(silent=True)

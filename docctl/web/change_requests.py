@@ -1,9 +1,8 @@
 """Change request pages: ask for a change, the list and its export, one request, decide it."""
 
-import io
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -12,7 +11,7 @@ from docctl.errors import DocctlError
 from docctl.services import change_requests, documents
 from docctl.services.change_request_files import ALLOWED, mimetype
 from docctl.web.access import current_actor, login_required, permission_required
-from docctl.web.documents import send_download
+from docctl.web.documents import send_bytes, send_download
 from docctl.web.labels import error_message
 
 bp = Blueprint("change_requests", __name__)
@@ -143,10 +142,7 @@ def detail(request_id: int):
 @login_required
 def attachment(request_id: int):
     item, data = change_requests.attachment(current_actor(), request_id)
-    response = send_file(io.BytesIO(data), mimetype=mimetype(item.attachment_name),
-                         as_attachment=True, download_name=item.attachment_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_bytes(data, mimetype(item.attachment_name), item.attachment_name)
 
 
 @bp.route("/change-requests/<int:request_id>/accept", methods=["POST"])

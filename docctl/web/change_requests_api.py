@@ -1,8 +1,7 @@
 """JSON API of change requests under /api/v1: ask for a change, list, read, accept, decline."""
 
-import io
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from docctl.domain.permissions import Perm
@@ -12,19 +11,13 @@ from docctl.services import change_requests, documents
 from docctl.services.change_request_files import mimetype
 from docctl.web import api
 from docctl.web.access import current_actor, login_required, permission_required
+from docctl.web.documents import send_bytes
 
 bp = Blueprint("change_requests_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
 
 
-@bp.before_request
-def authenticate():
-    # A caller with neither token nor session gets 401 JSON, never the sign-in page or a
-    # CSRF refusal; the rest is the API's own check (token, or CSRF for a session).
-    if not request.headers.get("Authorization") and current_actor() is None:
-        return jsonify({"error": "unauthorized",
-                        "message": _("Please sign in to continue.")}), 401
-    return api.authenticate()
+bp.before_request(api.authenticate_caller)   # 401 JSON, token or CSRF-checked session
 
 
 def _iso(value):
@@ -93,10 +86,7 @@ def get(request_id: int):
 @login_required
 def attachment(request_id: int):
     item, data = change_requests.attachment(current_actor(), request_id)
-    response = send_file(io.BytesIO(data), mimetype=mimetype(item.attachment_name),
-                         as_attachment=True, download_name=item.attachment_name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_bytes(data, mimetype(item.attachment_name), item.attachment_name)
 
 
 @bp.route("/change-requests/<int:request_id>/accept", methods=["POST"])

@@ -56,8 +56,13 @@ def copy_kind() -> str:
 
 def send_download(copy) -> object:
     """Send a copy as an attachment (RFC 6266/5987 name), never rendered inline."""
-    response = send_file(io.BytesIO(copy.data), mimetype=copy.mimetype, as_attachment=True,
-                         download_name=copy.filename, max_age=0)
+    return send_bytes(copy.data, copy.mimetype, copy.filename)
+
+
+def send_bytes(data: bytes, mimetype: str, filename: str) -> object:
+    """Send bytes as an attachment (RFC 6266/5987 name), never rendered inline."""
+    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
+                         download_name=filename, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 

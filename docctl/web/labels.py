@@ -54,6 +54,10 @@ RELEASE_STATUSES = {"draft": _l("Not signed"), "approved": _l("Signed, not yet i
                     "effective": _l("In force"), "replaced": _l("Replaced"),
                     "discarded": _l("Discarded")}
 
+# What a decision does to one document, as its appendix says it.
+RELEASE_ACTIONS = {"new": _l("New issue"), "revise": _l("Revised, replaces the earlier one"),
+                   "abolish": _l("Abolish")}
+
 DECISIONS = {"pending": _l("Waiting"), "accept": _l("Accepted"), "reject": _l("Returned"),
              # issue 11 workflow: reviews closed by a recall or a re-route.
              "recalled": _l("Recalled by the author"), "rerouted": _l("Re-routed")}

@@ -14,14 +14,7 @@ bp = Blueprint("periodic_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
 
 
-@bp.before_request
-def authenticate():
-    # A caller with neither token nor session gets 401 JSON, never the sign-in page or a
-    # CSRF refusal; the rest is the API's own check (token, or CSRF for a session).
-    if not request.headers.get("Authorization") and current_actor() is None:
-        return jsonify({"error": "unauthorized",
-                        "message": _("Please sign in to continue.")}), 401
-    return api.authenticate()
+bp.before_request(api.authenticate_caller)   # 401 JSON, token or CSRF-checked session
 
 
 def _due_json(item: periodic.Due) -> dict:

@@ -1,8 +1,7 @@
 """Pages of releases: assemble a decision, sign it, keep its scan, see what it issued."""
 
-import io
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from docctl.domain.decisions import ReleaseStatus
@@ -11,7 +10,7 @@ from docctl.errors import DocctlError, NotFound, ValidationError
 from docctl.services import releases
 from docctl.services.context import today
 from docctl.web.access import current_actor, login_required, permission_required
-from docctl.web.documents import parse_date
+from docctl.web.documents import parse_date, send_bytes
 from docctl.web.labels import error_message
 
 bp = Blueprint("releases", __name__, url_prefix="/releases")
@@ -21,7 +20,21 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @bp.app_context_processor
 def release_facts() -> dict:
     """Let the document, revision and register pages name the decision behind a revision."""
-    return {"issued_by": releases.issued_by, "release_in_force_on": releases.in_force_on}
+    return {"issued_by": releases.issued_by, "release_in_force_on": releases.in_force_on,
+            "release_item_action": releases.item_action, "releases_unsigned": _unsigned}
+
+
+def _unsigned():
+    """Return the unsigned decisions for the home page; None for who neither signs nor
+    assembles them."""
+    user = current_actor()
+    if user is None or not (has_perm(user.role, Perm.APPROVE)
+                            or has_perm(user.role, Perm.REGISTER)):
+        return None
+    rows = releases.list_releases(user, status=ReleaseStatus.DRAFT)
+    if not has_perm(user.role, Perm.REGISTER):   # an approver: those they may sign
+        rows = [r for r in rows if r.created_by_id != user.id]
+    return rows
 
 
 @bp.route("")
@@ -133,18 +146,11 @@ def scan_upload(release_id: int):
     return redirect(url_for("releases.detail", release_id=release_id))
 
 
-def _send(data: bytes, mimetype: str, filename: str):
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                         download_name=filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.route("/<int:release_id>/decision.docx")
 @login_required
 def decision(release_id: int):
     data, release = releases.decision_bytes(current_actor(), release_id)
-    return _send(data, DOCX, f"QD-{release.slug}.docx")
+    return send_bytes(data, DOCX, f"QD-{release.slug}.docx")
 
 
 @bp.route("/<int:release_id>/signed-scan.pdf")
@@ -153,4 +159,4 @@ def scan(release_id: int):
     found, release = releases.scan_of(current_actor(), release_id)
     if found is None:
         raise NotFound(_("No signed scan of this decision has been uploaded"))
-    return _send(found.content, "application/pdf", f"QD-{release.slug}-signed.pdf")
+    return send_bytes(found.content, "application/pdf", f"QD-{release.slug}-signed.pdf")

@@ -1,8 +1,7 @@
 """JSON API of releases (sets issued by one decision) under /api/v1."""
 
-import io
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from docctl.domain.permissions import Perm
@@ -11,6 +10,7 @@ from docctl.extensions import csrf
 from docctl.services import releases
 from docctl.web import api
 from docctl.web.access import current_actor, login_required, permission_required
+from docctl.web.documents import send_bytes
 
 bp = Blueprint("releases_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
@@ -19,12 +19,7 @@ FIELDS = {"title", "decision_number", "decision_date", "signer", "effective_date
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-@bp.before_request
-def authenticate():
-    if not request.headers.get("Authorization") and current_actor() is None:
-        return jsonify({"error": "unauthorized",
-                        "message": _("Please sign in to continue.")}), 401
-    return api.authenticate()
+bp.before_request(api.authenticate_caller)   # 401 JSON, token or CSRF-checked session
 
 
 def release_json(release) -> dict:
@@ -93,18 +88,11 @@ def release_discard(release_id: int):
                                                  reason=data["reason"])))
 
 
-def _send(data: bytes, mimetype: str, filename: str):
-    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                         download_name=filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @bp.route("/releases/<int:release_id>/decision", methods=["GET"])
 @login_required
 def release_decision(release_id: int):
     data, release = releases.decision_bytes(current_actor(), release_id)
-    return _send(data, DOCX, f"QD-{release.slug}.docx")
+    return send_bytes(data, DOCX, f"QD-{release.slug}.docx")
 
 
 @bp.route("/releases/<int:release_id>/scan", methods=["POST"])
@@ -124,4 +112,4 @@ def release_scan_get(release_id: int):
     scan, release = releases.scan_of(current_actor(), release_id)
     if scan is None:
         raise NotFound(_("No signed scan of this decision has been uploaded"))
-    return _send(scan.content, "application/pdf", f"QD-{release.slug}-signed.pdf")
+    return send_bytes(scan.content, "application/pdf", f"QD-{release.slug}-signed.pdf")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from docctl.domain.decisions import ItemAction, ReleaseStatus
+from docctl.domain.numbering import DocType
 from docctl.extensions import db
 from docctl.models import Intent, Release, ReleaseScan, User
 from docctl.office.decision import DecisionLine, DecisionText, build_decision
@@ -22,6 +23,7 @@ from docctl.services.plans.revisions import (
 )
 from docctl.store import layout
 
+_TYPE_ORDER = {t.value: i for i, t in enumerate(DocType)}
 RELEASE_JSON = "release.json"
 DECISION = "decision.docx"
 SCAN = "signed-scan.pdf"
@@ -33,10 +35,8 @@ def _release(intent: Intent) -> Release:
 
 
 def _action(item) -> str:
-    if item.action == ItemAction.ABOLISH:
-        return "abolish"
-    return "new" if item.revision.number == 1 or effective_revision(item.document) is None \
-        else "revise"
+    from docctl.services.releases import item_action
+    return item_action(item)
 
 
 def decision_docx(release: Release) -> bytes:
@@ -50,7 +50,16 @@ def decision_docx(release: Release) -> bytes:
         if replaced else None,
         lines=[DecisionLine(item.document.code, item.document.title,
                             label(item.revision) if item.revision else None, _action(item))
-               for item in release.items]))
+               for item in sorted(release.items, key=_appendix_order)]))
+
+
+def _appendix_order(item) -> tuple:
+    # As agencies list them: manual, policy, objectives, procedures, instructions, each
+    # document's forms right after it, then external documents; issued before abolished.
+    document = item.document
+    owner = document.parent if document.doc_type == "form" and document.parent else document
+    return (item.action == ItemAction.ABOLISH, _TYPE_ORDER.get(owner.doc_type, 99),
+            owner.code, document.doc_type == "form", document.code)
 
 
 def release_facts(release: Release, status: str, *, approver: User | None,
