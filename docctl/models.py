@@ -220,6 +220,9 @@ class Revision(db.Model):
 
     __table_args__ = (
         UniqueConstraint("document_id", "number", name="uq_revision_document_number"),
+        # "In force on day D" reads this index alone, never the rows and their texts
+        # (services/asof.in_force_query; bench/asof_bench.py).
+        Index("ix_revision_in_force", "status", "effective_date", "document_id", "number"),
         # Exactly one effective revision per document: the database says so, not a hope.
         Index("uq_revision_one_effective", "document_id", unique=True,
               sqlite_where=sql_text("status = 'effective'"),

@@ -18,6 +18,7 @@ from docctl.services import (
     numbers,
     printed_facts,
     publishing,
+    register_export,
     releases,
     reviews,
     signatures,
@@ -26,6 +27,7 @@ from docctl.services import (
 )
 from docctl.services import compare as comparing
 from docctl.services.context import parse_day, today
+from docctl.web import labels
 from docctl.web import workflow as workflow_pages
 from docctl.web.access import current_actor, login_required, permission_required
 from docctl.web.labels import error_message
@@ -99,6 +101,16 @@ def register():
                            departments=documents.departments(), types=list(DocType),
                            can_register=has_perm(user.role, Perm.REGISTER),
                            can_read_all=has_perm(user.role, Perm.READ_ALL))
+
+
+@bp.route("/export")
+@permission_required(Perm.READ_ALL)
+def export_as_of():
+    day = _as_of()
+    if day is None:
+        raise ValidationError(_("Choose the day (as of) to export"), field="as_of")
+    return send_download(register_export.export_as_of(
+        current_actor(), day, request.args.get("format", "xlsx"), labels.TYPES))
 
 
 @bp.route("/new", methods=["GET", "POST"])

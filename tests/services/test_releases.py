@@ -292,3 +292,29 @@ def test_a_draft_release_can_be_discarded_and_its_revisions_approved_alone(app, 
                        effective_date=publishing.today())
     assert documents.find_by_code("QT-01").status == "effective"
     assert releases.list_releases(users["staff"]) == []   # staff never see drafts
+
+
+def test_the_register_as_of_a_day_is_exported_with_its_decisions(app, users, first_set,
+                                                                  login_as, clock):
+    import csv
+    day = publishing.today()
+    issue(users, "4500/QĐ-UBND", first_set)
+    clock.advance(days=2)
+    issue(users, "3494/QĐ-UBND", [{"code": "QT-02", "revision": reviewed(users, "QT-02")},
+                                  {"code": "QT-10", "action": "abolish"}])
+    rows = asof.snapshot(users["auditor"], day)
+    assert [(r.code, r.number, r.decision) for r in rows][:3] == [
+        ("QT-01", 1, "4500/QĐ-UBND"), ("QT-02", 1, "4500/QĐ-UBND"), ("QT-03", 1, "4500/QĐ-UBND")]
+    now = {r.code: (r.number, r.decision) for r in asof.snapshot(users["auditor"],
+                                                                 publishing.today())}
+    assert now["QT-02"] == (2, "3494/QĐ-UBND") and "QT-10" not in now
+    assert now == {d.code: (r.number, now[d.code][1]) for d, r in asof.register_as_of(
+        users["auditor"], publishing.today(), per_page=500)[0]}
+    auditor = login_as("auditor")
+    answer = auditor.get(f"/documents/export?as_of={day.isoformat()}&format=csv")
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    lines = list(csv.reader(io.StringIO(answer.data.decode("utf-8-sig"))))
+    assert len(lines) == 1 + 13 and lines[1][1] == "QT-01" and lines[1][-1] == "4500/QĐ-UBND"
+    assert login_as("staff").get(f"/documents/export?as_of={day.isoformat()}"
+                                 ).status_code == 403
+    assert auditor.get("/documents/export?format=csv").status_code == 400
