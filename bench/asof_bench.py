@@ -192,7 +192,7 @@ def main() -> int:
         with app.app_context():
             token = users.issue_token("auditor", world.PASSWORD)
             db.session.remove()
-        service = _service(report, app)
+        _service(report, app)
         fetch = _api(report, app, token)
         _page(report, app)
         if os.environ.get("BENCH_PROFILE") == "1":
