@@ -18,6 +18,7 @@ from docctl.office.generate import _clean, _deterministic
 NATIONAL = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 FONT = "Times New Roman"
+SIZE = 13
 # What the appendix says a line does to its document.
 ACTION_TEXT = {"new": "Ban hành mới", "revise": "Sửa đổi, thay thế", "abolish": "Bãi bỏ"}
 # The legal basis every agency's ISO decision cites (DOMAIN.md).
@@ -60,13 +61,28 @@ def _long_date(day: date) -> str:
     return f"ngày {day_text} tháng {month_text} năm {day.year}"
 
 
-def _run(paragraph, text: str, *, bold=False, italic=False, underline=False, size=13):
+def _run(paragraph, text: str, *, bold=False, italic=False, underline=False, size=SIZE):
+    # Only what differs from the Normal style (Times New Roman 13): a few hundred runs with
+    # every property spelled out cost more time than the rest of the decision.
     run = paragraph.add_run(_clean(text))
-    run.bold, run.italic, run.underline = bold, italic, underline
-    run.font.size = Pt(size)
-    run.font.name = FONT
-    run.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    if bold:
+        run.bold = True
+    if italic:
+        run.italic = True
+    if underline:
+        run.underline = True
+    if size != SIZE:
+        run.font.size = Pt(size)
     return run
+
+
+def _normal_style(document) -> None:
+    """Set the document's base font once: Times New Roman 13, for Vietnamese too."""
+    font = document.styles["Normal"].font
+    font.name, font.size = FONT, Pt(SIZE)
+    fonts = document.styles["Normal"].element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attribute), FONT)
 
 
 def _para(container, text: str = "", *, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent=True,
@@ -219,6 +235,7 @@ def build_decision(text: DecisionText) -> bytes:
     section.page_height, section.page_width = Cm(29.7), Cm(21)
     section.top_margin = section.bottom_margin = Cm(2)
     section.left_margin, section.right_margin = Cm(3), Cm(2)
+    _normal_style(document)
     core = document.core_properties
     core.title = f"Quyết định {text.number}"
     core.author = core.last_modified_by = "docctl"
