@@ -81,6 +81,14 @@ def pending(*, revision_id: int | None = None, document_id: int | None = None,
     return list(db.session.scalars(query.order_by(Intent.created_at, Intent.id)))
 
 
+def pending_any(document_ids: list[int]) -> bool:
+    """Tell whether any pending intent names one of these documents (one query for a set)."""
+    return db.session.scalar(select(IntentDocument.intent_id).join(
+        Intent, Intent.id == IntentDocument.intent_id).where(
+        Intent.state == "pending", IntentDocument.document_id.in_(document_ids)).limit(1)) \
+        is not None
+
+
 def mark(intent_id: str, state: str, *, commit_sha: str | None = None) -> bool:
     """Move a pending intent to state in the open transaction; False if it was not pending.
 

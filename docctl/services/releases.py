@@ -35,12 +35,11 @@ from docctl.errors import (
 )
 from docctl.extensions import db
 from docctl.models import Document, Release, ReleaseItem, ReleaseScan, Revision, User
-from docctl.services import audit, forms, publishing, release_input, signatures
+from docctl.services import audit, forms, intents, publishing, release_input, signatures
 from docctl.services.context import now, setting, today
 from docctl.services.documents import (
     label,
     require,
-    revision_bytes,
 )
 from docctl.store import layout
 
@@ -264,12 +263,13 @@ def approve(actor: User, release_id: int, *, password: str) -> Release:
                           "assemble it again with a new date"), field="effective_date")
     _recheck(release)
     signatures.confirm_password(actor, password)
-    for item in release.items:
-        if item.revision is not None:
-            revision_bytes(item.revision)   # refuse bytes that no longer match their hash
+    # Each revision's bytes are checked against their hash as the commit is built (plan
+    # source_files): a mismatch abandons the intent, and nothing is written.
     documents = [item.document for item in release.items]
-    for document in documents:
-        publishing.settle_pending(document_id=document.id)
+    # An interrupted change of any of these documents is finished (or abandoned) first.
+    if intents.pending_any([d.id for d in documents]):
+        for document in documents:
+            publishing.settle_pending(document_id=document.id)
     payload = {"signer_id": actor.id, "signed_at": now().isoformat(),
                "effective_date": release.effective_date.isoformat(),
                "takes_effect": release.effective_date <= today(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import delete
+
 from docctl.domain.labels import LabelFormat, format_label
 from docctl.domain.lifecycle import Action, Status, next_status
 from docctl.extensions import db
@@ -104,9 +106,10 @@ def approved(revision: Revision, actor: User | None, at: datetime, sha: str,
     revision.effective_date = date.fromisoformat(payload["effective_date"])
     revision.commit_sha, revision.tag = sha, payload["tag"]
     db.session.add(signatures.build(actor, revision, meaning, at, "password"))
-    draft = db.session.get(DraftFile, revision.id)
-    if draft is not None:
-        db.session.delete(draft)   # git holds the controlled bytes from now on
+    # git holds the controlled bytes from now on; delete without loading them (a release
+    # approves forty at once).
+    db.session.execute(delete(DraftFile).where(DraftFile.revision_id == revision.id)
+                       .execution_options(synchronize_session=False))
     audit.record("approved", actor, document=revision.document, revision=revision,
                  details={"commit": sha, "effective_date": payload["effective_date"],
                           **({"release": payload["release_id"]}
