@@ -18,6 +18,9 @@ OUTCOME = {"publish.after_intent": "abandoned", "publish.before_ref_update": "ab
            "publish.after_commit": "finished", "publish.after_db": None}
 
 
+ABOLISHED = "QT-03"
+
+
 class Crash(BaseException):
     """Stands for the process dying (not an Exception: nothing may catch it)."""
 
@@ -36,16 +39,15 @@ def crash_at(monkeypatch, step: str) -> None:
 
 @pytest.fixture
 def assembled(app, users):
-    """Four procedures revised and one abolished by one decision, waiting for its signature."""
+    """Two procedures revised and one abolished by one decision, waiting for its signature."""
     items = []
-    for n in range(1, 6):
+    for n in range(1, 4):
         reviewed(users, f"QT-{n:02d}")
-    for n in range(1, 6):
         publishing.approve(users["approver"], f"QT-{n:02d}", 1, password=PASSWORD,
                            effective_date=publishing.today())
-    for n in range(1, 5):
+    for n in range(1, 3):
         items.append({"code": f"QT-{n:02d}", "revision": reviewed(users, f"QT-{n:02d}")})
-    items.append({"code": "QT-05", "action": "abolish"})
+    items.append({"code": ABOLISHED, "action": "abolish"})
     return items
 
 
@@ -58,8 +60,8 @@ def _create(users, items, effective):
 def _all_or_nothing(users, db, *, in_force: bool, waiting: str = "awaiting_approval"):
     db.session.expire_all()
     auditor = users["auditor"]
-    statuses = {documents.get_revision(auditor, f"QT-{n:02d}", 2).status for n in range(1, 5)}
-    abolished = documents.get_document(auditor, "QT-05").status
+    statuses = {documents.get_revision(auditor, f"QT-{n:02d}", 2).status for n in range(1, 3)}
+    abolished = documents.get_document(auditor, ABOLISHED).status
     if in_force:
         assert statuses == {"effective"} and abolished == "obsolete"
     else:

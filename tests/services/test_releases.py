@@ -190,11 +190,12 @@ def test_a_scan_is_kept_beside_the_generated_decision(app, users, first_set):
 
 
 @pytest.mark.parametrize("number", ["3494/QĐ", "125/UBND-VP", "QĐ-UBND", "3494/TB-UBND", ""])
-def test_a_decision_number_not_in_decree_30_form_is_refused(app, users, first_set, number):
+def test_a_decision_number_not_in_decree_30_form_is_refused(app, users, number):
+    items = [{"code": "QT-01", "revision": reviewed(users, "QT-01")}]
     with pytest.raises(ValidationError) as refused:
         releases.create(users["controller"], title=TITLE, decision_number=number,
                         decision_date=publishing.today(), signer=SIGNER,
-                        effective_date=publishing.today(), items=first_set[:1])
+                        effective_date=publishing.today(), items=items)
     assert refused.value.details.get("field") == "decision_number"
     assert releases.list_releases(users["controller"]) == []
 
