@@ -100,7 +100,10 @@ def _not_in_a_release(revision: Revision) -> None:
 def take_effect_due() -> int:
     """Make every approved revision whose date has come effective; return how many."""
     # Revisions issued by a decision take effect together, with their release (releases).
-    in_release = select(ReleaseItem.revision_id).where(ReleaseItem.revision_id.is_not(None))
+    # Only a signed release's own: a revision once in a discarded release is approved alone.
+    in_release = select(ReleaseItem.revision_id).join(
+        Release, Release.id == ReleaseItem.release_id).where(
+        ReleaseItem.revision_id.is_not(None), Release.status == "approved")
     due = db.session.scalars(select(Revision.id).where(
         Revision.status == Status.APPROVED, Revision.effective_date <= today(),
         Revision.id.not_in(in_release))

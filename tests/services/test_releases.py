@@ -277,7 +277,7 @@ def _refused_any(users, items):
 
 
 def test_a_draft_release_can_be_discarded_and_its_revisions_approved_alone(app, users,
-                                                                          first_set):
+                                                                          first_set, clock):
     release = releases.create(users["controller"], title=TITLE, decision_number="4500/QĐ-UBND",
                               decision_date=publishing.today(), signer=SIGNER,
                               effective_date=publishing.today(), items=first_set[:1])
@@ -289,8 +289,11 @@ def test_a_draft_release_can_be_discarded_and_its_revisions_approved_alone(app, 
                             decision_date=publishing.today(), signer=SIGNER,
                             effective_date=publishing.today(), items=first_set[:1])
     releases.discard(users["controller"], again.id, reason="Để phê duyệt riêng")
+    # Approved alone for a later day, it takes effect on that day like any other revision.
     publishing.approve(users["approver"], "QT-01", 1, password=PASSWORD,
-                       effective_date=publishing.today())
+                       effective_date=publishing.today() + timedelta(days=2))
+    clock.advance(days=2)
+    assert publishing.take_effect_due() == 1
     assert documents.find_by_code("QT-01").status == "effective"
     assert releases.list_releases(users["staff"]) == []   # staff never see drafts
 
