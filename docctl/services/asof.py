@@ -80,7 +80,8 @@ def register_as_of(user: User, day: date, *, doc_type: str | None = None,
     # unloaded spares moving ~2,000 full texts per whole register (bench/asof_bench.py).
     rows = db.session.execute(
         query.order_by(type_order, Document.code)
-        .options(selectinload(Document.department), defer(Revision.text),
+        .options(selectinload(Document.department), selectinload(Document.parent),
+                 defer(Revision.text),
                  defer(Revision.printed))
         .limit(per_page).offset((max(int(page), 1) - 1) * per_page)).all()
     return [(document, revision) for document, revision in rows], total

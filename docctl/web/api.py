@@ -83,8 +83,12 @@ def release_brief(release) -> dict | None:
             "decision_date": _iso(release.decision_date), "status": release.status}
 
 
-def document_json(document, current=None, day=None, issued: dict | None = None) -> dict:
-    """Return the API form of a document (its forms: those in force with it on day)."""
+def document_json(document, current=None, day=None, issued: dict | None = None,
+                  forms_by: dict | None = None) -> dict:
+    """Return the API form of a document (its forms: those in force with it on day).
+
+    issued and forms_by: what a list looked up for the whole page at once.
+    """
     current = current or documents.effective_revision(document)
     if current is not None and issued is None:
         issued = releases.issued_by([current.id])
@@ -98,7 +102,8 @@ def document_json(document, current=None, day=None, issued: dict | None = None) 
             "next_review_date": _iso(document.next_review_date),   # issue 11: periodic review
             "release": release_brief((issued or {}).get(current.id)) if current else None,
             "forms": [{"code": f.code, "revision": r.number, "label": documents.label(r)}
-                      for f, r in forms.in_force_with(document, day)]
+                      for f, r in (forms_by.get(document.id, []) if forms_by is not None
+                                   else forms.in_force_with(document, day))]
             if document.doc_type in forms.OWNER_TYPES else []}
 
 
@@ -166,8 +171,9 @@ def document_list():
             current_actor(), status=request.args.get("status") or None, page=page,
             per_page=per_page, review=request.args.get("review") or None, **filters)
     issued = releases.issued_by([r.id for _d, r in rows if r is not None])
+    forms_by = forms.in_force_with_many(rows, day)
     answer = {"total": total, "as_of": day.isoformat() if day else None,
-              "documents": [document_json(d, r, day, issued) for d, r in rows]}
+              "documents": [document_json(d, r, day, issued, forms_by) for d, r in rows]}
     if day is not None:   # the set in force that day, and the decision that issued it
         answer["release_in_force"] = release_brief(releases.in_force_on(day))
     return jsonify(answer)

@@ -147,6 +147,13 @@ def test_seed_scenario_two_decisions(app, users, first_set, clock, db):
     assert codes_in_force(auditor, day_a) == {**{f"QT-{n:02d}": 1 for n in range(1, 11)},
                                               **{f"BM-{n:02d}-01": 1 for n in range(1, 4)}}
     assert releases.in_force_on(day_a).id == first.id
+    # A page's forms looked up at once agree with each procedure's own answer, on both days.
+    for day in (day_a, publishing.today()):
+        rows, _total = asof.register_as_of(auditor, day, per_page=500)
+        many = forms.in_force_with_many(rows, day)
+        assert many == {d.id: forms.in_force_with(d, day) for d, _r in rows
+                        if d.doc_type in forms.OWNER_TYPES}
+        assert [f.code for f, _r in many[documents.find_by_code("QT-01").id]] == ["BM-01-01"]
     assert releases.in_force_on(effective_b - timedelta(days=1)).id == first.id
     assert releases.in_force_on(effective_b).id == second.id
     # The document's page: the decision that issued each revision.
