@@ -160,18 +160,59 @@ def in_force_with_many(rows, day: date | None = None) -> dict[int, list]:
     owners = [(d, r) for d, r in rows if r is not None and d.doc_type in OWNER_TYPES]
     if not owners:
         return {}
-    listed: dict[int, list[int]] = {}
-    for revision_id, form_id in db.session.execute(
-            select(RevisionForm.revision_id, RevisionForm.form_id)
-            .where(RevisionForm.revision_id.in_([r.id for _d, r in owners]))):
-        listed.setdefault(revision_id, []).append(form_id)
-    by_owner = {d.id: listed[r.id] if r.id in listed else [f for f, _n in listing(r)]
-                for d, r in owners}
+    listed = _listings([d for d, _r in owners])
+    by_owner = {d.id: listed(d, r.id, r.number) for d, r in owners}
     in_force = {form.id: (form, revision) for form, revision in
                 _in_force({f for ids in by_owner.values() for f in ids}, day)}
     return {owner: sorted((in_force[f] for f in ids if f in in_force),
                           key=lambda row: row[0].code)
             for owner, ids in by_owner.items()}
+
+
+def _listings(owners: list[Document]):
+    """Return listing() for revisions of these documents, read in five statements in all."""
+    ids = [d.id for d in owners]
+    controlled = db.session.execute(
+        select(Revision.id, Revision.document_id, Revision.number)
+        .where(Revision.document_id.in_(ids), Revision.status.in_([str(s) for s in CONTROLLED]))
+        .order_by(Revision.document_id, Revision.number)).all()
+    earlier: dict[int, list[tuple[int, int]]] = {}
+    for revision_id, document_id, number in controlled:
+        earlier.setdefault(document_id, []).append((number, revision_id))
+    rows: dict[int, list[int]] = {}
+    for revision_id, form_id in db.session.execute(
+            select(RevisionForm.revision_id, RevisionForm.form_id)
+            .join(Revision, Revision.id == RevisionForm.revision_id)
+            .where(Revision.document_id.in_(ids))):
+        rows.setdefault(revision_id, []).append(form_id)
+    was_set_pairs = set(db.session.execute(
+        select(AuditEvent.document_code, AuditEvent.revision_number)
+        .where(AuditEvent.action == "forms_set",
+               AuditEvent.document_code.in_([d.code for d in owners]))).all())
+    children: dict[int, list[int]] = {}
+    child_rows = db.session.execute(
+        select(Document.id, Document.parent_id, Revision.number, Revision.status)
+        .join(Revision, Revision.document_id == Document.id)
+        .where(Document.parent_id.in_(ids), Document.doc_type == DocType.FORM,
+               Document.status != "obsolete",
+               Revision.status.in_([str(Status.EFFECTIVE), str(Status.APPROVED)]))).all()
+    for form_id, parent_id, _number, _status in sorted(child_rows):
+        if form_id not in children.setdefault(parent_id, []):
+            children[parent_id].append(form_id)
+
+    def listed(document: Document, revision_id: int, number: int) -> list[int]:
+        # As listing(): the revision's own list, an empty list someone saved, the list of the
+        # controlled revision before it, and at the start the forms registered under it.
+        while True:
+            if revision_id in rows:
+                return rows[revision_id]
+            if (document.code, number) in was_set_pairs:
+                return []
+            before = [(n, r) for n, r in earlier.get(document.id, []) if n < number]
+            if not before:
+                return children.get(document.id, [])
+            number, revision_id = before[-1]
+    return listed
 
 
 def _owners(form: Document, day: date) -> list[tuple[Document, Revision]]:

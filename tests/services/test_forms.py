@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from docctl.errors import Conflict, NotFound, ValidationError
 from docctl.models import AuditEvent, Release, ReleaseItem, Revision, RevisionForm
-from docctl.services import documents, forms, publishing, reviews
+from docctl.services import asof, documents, forms, publishing, reviews
 from docctl.services.forms import FormChoiceError
 from tests.helpers import PASSWORD, docx_bytes
 
@@ -194,6 +194,12 @@ def test_forms_in_force_follow_the_day_when_a_form_is_revised(app, users, world)
     publishing.withdraw(users["controller"], "BM-01-02", reason="Bãi bỏ", password=PASSWORD)
     assert codes_in_force("QT-01", date(2026, 2, 28)) == [("BM-01-01", 2), ("BM-01-02", 1)]
     assert codes_in_force("QT-01", date(2026, 3, 1)) == [("BM-01-01", 2)]
+    # The whole page at once (the API's lists) answers as each procedure does, every day.
+    for day in (date(2026, 1, 4), date(2026, 1, 20), date(2026, 2, 10), date(2026, 3, 1)):
+        rows, _total = asof.register_as_of(users["auditor"], day, per_page=500)
+        assert forms.in_force_with_many(rows, day) == {
+            d.id: forms.in_force_with(d, day) for d, _r in rows
+            if d.doc_type in forms.OWNER_TYPES}
 
 
 def test_choices_show_keep_revise_and_abolish(app, users, world):
