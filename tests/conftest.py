@@ -168,6 +168,17 @@ def client(app):
 
 
 @pytest.fixture
+def token(client, users):
+    """Return a function giving the bearer header of a user's API token."""
+    def get(username: str) -> dict:
+        response = client.post("/api/v1/auth/token",
+                               json={"username": username, "password": PASSWORD})
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+    return get
+
+
+@pytest.fixture
 def login_as(app):
     """Return a function giving a signed-in test client for a username."""
     def sign_in(username: str):

@@ -2,21 +2,9 @@
 
 import io
 
-import pytest
-
 from docctl.models import ApiToken
 from docctl.office import extract_text
 from tests.helpers import PASSWORD, docx_bytes
-
-
-@pytest.fixture
-def token(client, users):
-    def get(username: str) -> dict:
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-    return get
 
 
 def test_journey_over_the_api(client, token, db):

@@ -11,16 +11,6 @@ from tests.helpers import PASSWORD, docx_bytes, publish
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-@pytest.fixture
-def token(client, users):
-    def get(username: str) -> dict:
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-    return get
-
-
 def _state(db):
     db.session.rollback()
     rows = db.session.scalars(select(ChangeRequest).order_by(ChangeRequest.id)).all()

@@ -14,16 +14,6 @@ def world(clock, users):
     return build_world(clock, users)
 
 
-@pytest.fixture
-def token(client, users):
-    def get(username: str) -> dict:
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-    return get
-
-
 BOTH = [{"code": "BM-01-01", "revision": 1, "label": "01"},
         {"code": "BM-01-02", "revision": 1, "label": "01"}]
 

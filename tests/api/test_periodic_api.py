@@ -10,17 +10,6 @@ from docctl.services import verify
 from docctl.services.context import today
 from tests.helpers import PASSWORD
 
-
-@pytest.fixture
-def token(client, users):
-    def get(username: str) -> dict:
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-    return get
-
-
 URL = "/api/v1/documents/QT-01/periodic-review"
 
 

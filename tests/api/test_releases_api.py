@@ -14,16 +14,6 @@ from tests.services.test_releases import SIGNER, TITLE, reviewed
 
 
 @pytest.fixture
-def token(client, users):
-    def get(username: str) -> dict:
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-    return get
-
-
-@pytest.fixture
 def ready(users):
     """QT-01 and QT-02 reviewed, BM-01-01 (a form of QT-01) reviewed."""
     reviewed(users, "QT-01")

@@ -12,16 +12,6 @@ from tests.helpers import PASSWORD, csrf_token, docx_bytes, make_user
 
 
 @pytest.fixture
-def token(client, users):
-    def get(username: str) -> dict:
-        response = client.post("/api/v1/auth/token",
-                               json={"username": username, "password": PASSWORD})
-        assert response.status_code == 201, response.get_json()
-        return {"Authorization": f"Bearer {response.get_json()['token']}"}
-    return get
-
-
-@pytest.fixture
 def in_review(users):
     """QT-01 r1 sent to reviewer and reviewer2, approver named."""
     documents.register_document(users["controller"], {"type": "procedure", "title": "T",
