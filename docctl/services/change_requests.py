@@ -26,7 +26,7 @@ from docctl.domain.textfold import has_control_chars, nfc
 from docctl.errors import Conflict, DocctlError, NotFound, ValidationError
 from docctl.extensions import db
 from docctl.models import AuditEvent, ChangeRequest, Document, Revision, User
-from docctl.services import audit, documents, drafts
+from docctl.services import audit, documents, drafts, publishing
 from docctl.services import change_request_files as files
 from docctl.services.change_request_files import Attachment, check_attachment
 from docctl.services.context import now
@@ -237,10 +237,7 @@ def submit(actor: User, code: str, *, reason, attachment: tuple[str, bytes] | No
 def _locked(actor: User, request_id) -> ChangeRequest:
     """Hold the request's row and re-read it (two clicks, one outcome)."""
     documents.require(actor, Perm.REGISTER)
-    request = get(actor, request_id)
-    db.session.execute(select(ChangeRequest.id).where(ChangeRequest.id == request.id)
-                       .with_for_update())
-    db.session.refresh(request)
+    request = publishing.locked_row(get(actor, request_id))
     if request.status != RequestStatus.OPEN:
         raise Conflict(_l("Change request no. %(id)s is already %(status)s; only an open "
                           "request can be accepted or declined", id=request.id,

@@ -61,9 +61,9 @@ def approve(actor: User, code: str, number: int, *, password: str,
         raise Forbidden(_l("You are not the approver named for this revision"))
     # A second click waits for the first to end, then meets its outcome (done: 409 naming
     # the status), instead of a "try again" answer.
-    revision = _locked(revision)
+    revision = locked_row(revision)
     settled = settle_pending(revision_id=revision.id, wait=IN_PROGRESS_WAIT)
-    revision = _locked(revision)   # waiting let go of the row: hold it again for the checks
+    revision = locked_row(revision)   # waiting let go of the row: hold it again for the checks
     if any(i.kind == "publish" for i in settled):
         return revision   # the interrupted approval, finished now: done, not an error
     next_status(revision.status, Action.APPROVE)
@@ -132,9 +132,9 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     if not reason.strip():
         raise ValidationError(_l("A reason is required to withdraw a document"),
                               field="reason")
-    document = _locked(document)
+    document = locked_row(document)
     finished = settle_pending(document_id=document.id, wait=IN_PROGRESS_WAIT)
-    document = _locked(document)   # waiting let go of the row: hold it again for the checks
+    document = locked_row(document)   # waiting let go of the row: hold it again for the checks
     if any(i.kind == "withdraw" for i in finished):
         return document   # an interrupted withdrawal, finished now: done, not an error
     if document.status == "obsolete":
@@ -149,8 +149,8 @@ def withdraw(actor: User, code: str, *, reason: str, password: str) -> Document:
     return db.session.get(Document, intent.document_id)
 
 
-def _locked(row: Revision | Document) -> Revision | Document:
-    """Hold the row until this request's intent is recorded, and re-read it.
+def locked_row(row):
+    """Hold a row (revision, document, release, request) for this change and re-read it.
 
     Two clicks on approve must not both pass the status check: the second waits here, then
     meets the first's intent (in progress) or its outcome (done). SQLite's write transaction

@@ -246,9 +246,9 @@ def _recheck(release: Release) -> None:
 def approve(actor: User, release_id: int, *, password: str) -> Release:
     """Sign the decision ("issued by decision"): one commit issues the whole set."""
     require(actor, Perm.APPROVE)
-    release = publishing._locked(get(actor, release_id))
+    release = publishing.locked_row(get(actor, release_id))
     settled = publishing.settle_pending(release_id=release.id, wait=publishing.IN_PROGRESS_WAIT)
-    release = publishing._locked(release)
+    release = publishing.locked_row(release)
     if any(i.kind == "release" for i in settled):
         return release   # the interrupted signature, finished now
     if release.status != ReleaseStatus.DRAFT:

@@ -25,7 +25,7 @@ from docctl.domain.textfold import nfc
 from docctl.errors import Conflict, Forbidden, ValidationError
 from docctl.extensions import db
 from docctl.models import AuditEvent, Review, Revision, User
-from docctl.services import audit
+from docctl.services import audit, publishing
 from docctl.services.context import now
 from docctl.services.documents import get_revision, require
 from docctl.services.reviews import named_user
@@ -36,9 +36,8 @@ MAX_REVIEWERS = 20
 
 
 def _locked(revision: Revision) -> Revision:
-    """Hold the revision's row for this change and re-read it (two clicks, one outcome)."""
-    db.session.execute(select(Revision.id).where(Revision.id == revision.id).with_for_update())
-    db.session.refresh(revision)
+    """Hold the revision's row for this change and re-read it, with its reviews."""
+    publishing.locked_row(revision)
     for review in list(revision.reviews):
         db.session.refresh(review)
     return revision
