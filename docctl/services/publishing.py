@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from docctl import faults
+from docctl.domain.decisions import ReleaseStatus
 from docctl.domain.lifecycle import Action, Status, next_status
 from docctl.domain.permissions import Perm
 from docctl.domain.textfold import nfc
@@ -103,7 +104,7 @@ def take_effect_due() -> int:
     # Only a signed release's own: a revision once in a discarded release is approved alone.
     in_release = select(ReleaseItem.revision_id).join(
         Release, Release.id == ReleaseItem.release_id).where(
-        ReleaseItem.revision_id.is_not(None), Release.status == "approved")
+        ReleaseItem.revision_id.is_not(None), Release.status == ReleaseStatus.APPROVED)
     due = db.session.scalars(select(Revision.id).where(
         Revision.status == Status.APPROVED, Revision.effective_date <= today(),
         Revision.id.not_in(in_release))

@@ -352,7 +352,12 @@ def add_scan(actor: User, release_id: int, *, filename: str, data: bytes) -> Rel
 def scan_of(user: User, release_id: int) -> tuple[ReleaseScan | None, Release]:
     """Return the signed scan of a decision (None if none was uploaded)."""
     release = get(user, release_id)
-    return db.session.get(ReleaseScan, release.id), release
+    return signed_scan(release), release
+
+
+def signed_scan(release: Release) -> ReleaseScan | None:
+    """Return the signed scan of a release the caller already holds."""
+    return db.session.get(ReleaseScan, release.id)
 
 
 def item_label(item: ReleaseItem) -> str | None:

@@ -91,7 +91,7 @@ def new():
 def detail(release_id: int):
     user = current_actor()
     release = releases.get(user, release_id)
-    scan = releases.scan_of(user, release_id)[0]
+    scan = releases.signed_scan(release)
     return render_template(
         "releases/detail.html", release=release, scan=scan,
         replaced_by=releases.replaced_by(release), today=today(),

@@ -25,7 +25,7 @@ bp.before_request(api.authenticate_caller)   # 401 JSON, token or CSRF-checked s
 def release_json(release) -> dict:
     """Return the API form of a release."""
     replaced_by = releases.replaced_by(release)
-    scan = releases.scan_of(current_actor(), release.id)[0]
+    scan = releases.signed_scan(release)
     return {"id": release.id, "title": release.title,
             "decision_number": release.decision_number, "slug": release.slug,
             "decision_date": release.decision_date.isoformat(), "signer": release.signer,
