@@ -3,7 +3,7 @@
 import io
 import json
 import subprocess
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import docx
 import pytest
@@ -329,3 +329,21 @@ def test_the_register_as_of_a_day_is_exported_with_its_decisions(app, users, fir
     assert login_as("staff").get(f"/documents/export?as_of={day.isoformat()}"
                                  ).status_code == 403
     assert auditor.get("/documents/export?format=csv").status_code == 400
+
+
+def test_the_agencys_day_decides_what_takes_effect_not_utcs(app, users, clock):
+    """At 18:00 UTC on 7 Dec it is already 8 Dec in Hà Nội: a decision in force from the 8th
+    takes effect when signed, and the 7th is already in the past."""
+    clock.moment = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    assert publishing.today() == date(2026, 12, 8)
+    items = [{"code": "QT-01", "revision": reviewed(users, "QT-01")}]
+    with pytest.raises(ValidationError):
+        releases.create(users["controller"], title=TITLE, decision_number="7/QĐ-UBND",
+                        decision_date=date(2026, 12, 7), signer=SIGNER,
+                        effective_date=date(2026, 12, 7), items=items)
+    release = releases.create(users["controller"], title=TITLE, decision_number="8/QĐ-UBND",
+                              decision_date=date(2026, 12, 8), signer=SIGNER,
+                              effective_date=date(2026, 12, 8), items=items)
+    signed = releases.approve(users["approver"], release.id, password=PASSWORD)
+    assert signed.status == "effective"
+    assert documents.get_revision(users["auditor"], "QT-01", 1).effective_date == date(2026, 12, 8)
