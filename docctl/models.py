@@ -475,3 +475,8 @@ class Setting(db.Model):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Records and the improvement loop live in their own modules; importing them here puts their
+# tables in the one metadata (migrations, create_all) whatever a caller imports first.
+from docctl import models_records  # noqa: E402,F401
