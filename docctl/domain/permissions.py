@@ -29,16 +29,22 @@ class Perm(StrEnum):
     AUDIT = "audit"                  # read the audit trail, timelines, evidence; run verify
     # Ask the secretary to change a document in force (issue 11); auditors only read.
     REQUEST_CHANGE = "request_change"
+    # Records (issue 12): file a record for one's own department; keep the records of all
+    # (dispositions, legal holds); run the improvement loop (audits, nonconformities, reviews).
+    FILE_RECORD = "file_record"
+    MANAGE_RECORDS = "manage_records"
+    MANAGE_IMPROVEMENT = "manage_improvement"
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset({Perm.READ, Perm.READ_ALL, Perm.MANAGE_USERS, Perm.AUDIT}),
     Role.CONTROLLER: frozenset({Perm.READ, Perm.READ_ALL, Perm.REGISTER, Perm.WITHDRAW,
-                                Perm.REQUEST_CHANGE}),
-    Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW, Perm.REQUEST_CHANGE}),
+                                Perm.REQUEST_CHANGE, Perm.FILE_RECORD, Perm.MANAGE_RECORDS,
+                                Perm.MANAGE_IMPROVEMENT}),
+    Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW, Perm.REQUEST_CHANGE, Perm.FILE_RECORD}),
     Role.APPROVER: frozenset({Perm.READ, Perm.REVIEW, Perm.APPROVE, Perm.WITHDRAW,
-                              Perm.REQUEST_CHANGE}),
-    Role.STAFF: frozenset({Perm.READ, Perm.REQUEST_CHANGE}),
+                              Perm.REQUEST_CHANGE, Perm.FILE_RECORD}),
+    Role.STAFF: frozenset({Perm.READ, Perm.REQUEST_CHANGE, Perm.FILE_RECORD}),
     Role.AUDITOR: frozenset({Perm.READ, Perm.READ_ALL, Perm.AUDIT}),
 }
 
