@@ -78,6 +78,9 @@ def _sqlite(engine: Engine, busy_ms) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")   # durable at checkpoints, safe in WAL
             cursor.execute(f"PRAGMA busy_timeout={busy_ms()}")
+            # Deleted rows are overwritten, not left in free pages: a disposed record's key
+            # must not be recoverable from the file (services/dispositions.scrub).
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 

@@ -41,6 +41,13 @@ class Conflict(DocctlError):
     code = "conflict"
 
 
+class Gone(DocctlError):
+    """It existed and was destroyed on purpose (a disposed record's content)."""
+
+    status = 410
+    code = "gone"
+
+
 class InvalidTransition(Conflict):
     """This lifecycle step is not allowed from the current status."""
 

@@ -226,7 +226,7 @@ def _attempt_once(actor: User | None, kind: str, payload: dict, documents: list[
             db.session.rollback()
             if isinstance(exc, TagExists):
                 # Another request published this first: it is done, not broken.
-                intents.mark(intent_id, "abandoned")
+                _abandon(intent_id)
                 db.session.commit()
                 raise Conflict(_l("This revision has just been approved by another "
                                   "request")) from None
@@ -235,7 +235,7 @@ def _attempt_once(actor: User | None, kind: str, payload: dict, documents: list[
             sha = None if isinstance(exc, StaleHead) else gitstore.find_intent(
                 intent_id, since=head)
             if sha is None:
-                intents.mark(intent_id, "abandoned")
+                _abandon(intent_id)
                 db.session.commit()
                 raise
         faults.point("publish.after_commit")
@@ -244,9 +244,27 @@ def _attempt_once(actor: User | None, kind: str, payload: dict, documents: list[
     return db.session.get(Intent, intent_id)
 
 
+def _abandon(intent_id: str) -> bool:
+    """Mark an intent abandoned and let its plan undo what it recorded; False if settled."""
+    if not intents.mark(intent_id, "abandoned"):
+        return False
+    intent = db.session.get(Intent, intent_id)
+    plan = plans.get(intent.kind)
+    if plan.abandon is not None:
+        plan.abandon(intent, json.loads(intent.payload))
+    return True
+
+
 def _write(gitstore, spec: plans.CommitSpec, **common) -> str:
-    """Commit a plan's files: one document folder as a revision write, else one change."""
+    """Commit a plan's files: one document folder as a revision write, one record folder
+    written once, else one change."""
     folders = {path.rsplit("/", 1)[0] for path in spec.files}
+    if len(folders) == 1 and not spec.tags and \
+            next(iter(folders)).startswith(layout.RECORDS + "/"):
+        folder = folders.pop()
+        return gitstore.commit_files(
+            folder, {path.rsplit("/", 1)[1]: data for path, data in spec.files.items()},
+            subject=spec.subject, body=spec.body, **common)
     if len(folders) == 1 and len(spec.tags) <= 1 and \
             next(iter(folders)).startswith(layout.DOCUMENTS + "/"):
         folder = folders.pop()
@@ -334,7 +352,7 @@ def settle(intent: Intent) -> str:
                 db.session.rollback()
                 log.exception("finishing intent %s failed", intent_id)
                 return "failed"
-        if not intents.mark(intent_id, "abandoned"):
+        if not _abandon(intent_id):
             db.session.rollback()
             return "settled"
         audit.record("intent_abandoned", None, object_type="intent", object_id=intent_id,

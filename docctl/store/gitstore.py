@@ -17,6 +17,7 @@ import git
 from docctl import faults
 from docctl.errors import StaleHead, StoreError, TagExists, ValidationError
 from docctl.store.layout import (
+    DISPOSITIONS,
     DOCUMENTS,
     RECORDS,
     RELEASES,
@@ -190,7 +191,7 @@ class GitStore(StoreUpkeep):
                      when: datetime | None = None,
                      tags: list[tuple[str, str | None]] = (),
                      expected_head: str | None = None) -> str:
-        """Commit files in several document or release folders as one commit, with its tags.
+        """Commit files in several document, release or disposition folders as one commit.
 
         Keys are store paths ("documents/QT/QT-01/revision.json"); every path sits directly in
         a document folder or a release folder. All refs move in one update or none do.
@@ -200,8 +201,8 @@ class GitStore(StoreUpkeep):
         for path in files:
             parts = check_path(path, "store path").split("/")
             if not ((len(parts) == 4 and parts[0] == DOCUMENTS)
-                    or (len(parts) == 3 and parts[0] == RELEASES)):
-                raise ValidationError("not a file in a document or release folder",
+                    or (len(parts) == 3 and parts[0] in (RELEASES, DISPOSITIONS))):
+                raise ValidationError("not a file in a document, release or disposition folder",
                                       value=path[:80])
         return self._commit(dict(files), subject=subject, body=body, trailers=trailers,
                             author=author, when=when, tags=list(tags),

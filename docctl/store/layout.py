@@ -15,6 +15,11 @@ DOCUMENTS = "documents"
 RECORDS = "records"
 # One folder per decision that issues a set: decision.json, the generated .docx, the scan.
 RELEASES = "releases"
+# One folder per signed disposition list (records destroyed): disposition.json.
+DISPOSITIONS = "dispositions"
+# A record's folder: what it is (record.json) and its content, sealed (store/sealing.py).
+RECORD_JSON = "record.json"
+SEALED = "content.sealed"
 DOCUMENT_JSON = "document.json"
 REVISION_JSON = "revision.json"
 SOURCE = "source.docx"
@@ -125,3 +130,8 @@ def release_dir(slug: str) -> str:
 def release_tag(slug: str) -> str:
     """Return the tag of a release's issuing commit, e.g. "release/4500-QD-UBND"."""
     return f"release/{check_segment(slug, 'release slug')}"
+
+
+def disposition_dir(slug: str) -> str:
+    """Return the folder of a signed disposition list: "dispositions/DL-2026-001"."""
+    return f"{DISPOSITIONS}/{check_segment(slug, 'disposition slug')}"

@@ -109,7 +109,7 @@ TITLES = {
     404: _l("Not found"), 405: _l("Not allowed"), 409: _l("Conflict"),
     413: _l("File too large"), 415: _l("File not accepted"), 429: _l("Too many attempts"),
     500: _l("Server error"), 503: _l("Busy"), 504: _l("Took too long"),
-    507: _l("Storage full"),
+    507: _l("Storage full"), 410: _l("Destroyed"), 422: _l("Invalid request"),
 }
 
 

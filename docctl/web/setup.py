@@ -161,6 +161,8 @@ def _register_errors(app) -> None:
                 body["field"] = exc.details["field"]
             if exc.details.get("fields"):
                 body["fields"] = exc.details["fields"]
+            # Facts an error states for the caller (who disposed of a record, under which list).
+            body.update(exc.details.get("public") or {})
             response = jsonify(body)
         else:
             title = labels.status_title(exc.status)

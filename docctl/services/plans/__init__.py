@@ -6,7 +6,9 @@ transaction (queueing index jobs). A plan is two functions of the intent alone, 
 can rebuild nothing and finish a crashed change from the intent and the commit it left:
 
 - build(intent, payload, actor) -> CommitSpec: files by store path, trailers, tags;
-- apply(intent, payload, sha, actor) -> None: the database rows that mirror the commit.
+- apply(intent, payload, sha, actor) -> None: the database rows that mirror the commit;
+- abandon(intent, payload) -> None, optional: undo rows recorded with the intent when no
+  commit came of it (a record half filed is absent, a disposition not started).
 
 Kinds register themselves on import; `get` imports the modules that define them.
 """
@@ -35,22 +37,24 @@ class Plan:
     kind: str
     build: Callable[..., CommitSpec]
     apply: Callable[..., None]
+    abandon: Callable[..., None] | None = None
 
 
 _PLANS: dict[str, Plan] = {}
 # Modules that register plans, imported on first use (they import the services they need).
 _MODULES = ("docctl.services.plans.revisions",
             "docctl.services.plans.review",
-            "docctl.services.plans.release")
+            "docctl.services.plans.release",
+            "docctl.services.plans.records")
 _EXTRA: list[str] = []
 
 
 def register(kind: str, *, build: Callable[..., CommitSpec],
-             apply: Callable[..., None]) -> Plan:
+             apply: Callable[..., None], abandon: Callable[..., None] | None = None) -> Plan:
     """Register the plan of one kind of change; return it."""
     if kind in _PLANS and _PLANS[kind].build is not build:
         raise ValueError(f"plan {kind!r} registered twice")
-    plan = Plan(kind, build, apply)
+    plan = Plan(kind, build, apply, abandon)
     _PLANS[kind] = plan
     return plan
 
