@@ -1,6 +1,5 @@
 """Records: filed once and sealed, seen by whom they concern, corrected by a new record."""
 
-import io
 import subprocess
 import zlib
 from datetime import UTC, date, datetime
@@ -9,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from docctl.errors import Conflict, Forbidden, Gone, NotFound, StoreError, ValidationError
+from docctl.errors import Forbidden, NotFound, StoreError, ValidationError
 from docctl.models import AuditEvent
 from docctl.models_records import Record, RecordKey
 from docctl.services import records, verify
