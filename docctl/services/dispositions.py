@@ -203,8 +203,11 @@ def scrub() -> None:
         if db.engine.dialect.name == "sqlite":
             # secure_delete (set on every connection, dbengine) zeroed the freed pages; the
             # write-ahead log still holds the old ones until it is checkpointed and truncated.
+            db.session.commit()   # this session's read must not hold the log open
             with dbengine.immediate(False), db.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy and busy[0]:
+                log.warning("the database log could not be emptied yet (a reader holds it)")
         else:
             with db.engine.connect().execution_options(
                     isolation_level="AUTOCOMMIT") as connection:
