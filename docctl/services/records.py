@@ -64,7 +64,7 @@ def can_see(user: User, record: Record) -> bool:
     return own or has_perm(user.role, Perm.MANAGE_RECORDS) or has_perm(user.role, Perm.AUDIT)
 
 
-def _visible_filter(user: User):
+def visible_filter(user: User):
     """Return the SQL condition of can_see, for lists."""
     own = Record.keeper_id == (user.department_id or -1)
     if has_perm(user.role, Perm.MANAGE_RECORDS) or has_perm(user.role, Perm.AUDIT):
@@ -115,7 +115,7 @@ def list_records(user: User, *, form: str | None = None, keeper: str | None = No
                  kind: str | None = None, page: int = 1,
                  per_page: int = PER_PAGE) -> tuple[list[Record], int]:
     """Return a page of the records the user may see, newest first, and how many in all."""
-    query = select(Record).where(Record.status != RecordStatus.FILING, _visible_filter(user))
+    query = select(Record).where(Record.status != RecordStatus.FILING, visible_filter(user))
     if form:
         document = find_by_code(form)
         query = query.where(Record.form_id == (document.id if document else -1))
@@ -332,3 +332,21 @@ def _links(actor: User, links) -> list[tuple[Record | None, Document | None]]:
                                      link=text[:40]), field="links")
         found.append((None, document))
     return found
+
+
+def db_record(record_id: int) -> Record:
+    """Return a record by id, for naming a link (its number only; no permission needed)."""
+    return db.session.get(Record, record_id)
+
+
+def db_document(document_id: int) -> Document:
+    """Return a document by id, for naming a link."""
+    return db.session.get(Document, document_id)
+
+
+def holds_of(record: Record) -> list:
+    """Return the legal holds, active or lifted, that name a record."""
+    from docctl.models_records import LegalHold, LegalHoldItem
+    return list(db.session.scalars(select(LegalHold).join(
+        LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id).where(
+        LegalHoldItem.record_id == record.id).order_by(LegalHold.id)))

@@ -41,7 +41,8 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
 
     from docctl.domain.lifecycle import Status
     from docctl.models import IndexJob, Intent, Revision
-    from docctl.services import indexing, intents, publishing
+    from docctl.models_records import RecordIndexJob
+    from docctl.services import indexing, intents, publishing, records_search
     from docctl.services.context import store, today
 
     done: dict = {}
@@ -54,6 +55,8 @@ def run_pass(*, tidy: bool = True, deep: bool = True, due: bool = True,
                                         Revision.effective_date <= today())),
              ("index_jobs", indexing.apply_pending_jobs,
               select(IndexJob.id).where(IndexJob.done_at.is_(None))),
+             ("record_index_jobs", records_search.apply_jobs,
+              select(RecordIndexJob.id).where(RecordIndexJob.done_at.is_(None))),
              ("maintained", (lambda: store().maintain() or True) if maintain else None, None)]
     for name, step, work in steps:
         if step is None:

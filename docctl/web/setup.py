@@ -51,6 +51,7 @@ def register_web(app) -> None:
         main,
         periodic,
         periodic_api,
+        records_api,
         releases,
         releases_api,
         search,
@@ -74,6 +75,8 @@ def register_web(app) -> None:
     for module in (periodic, periodic_api):   # issue 11: periodic review
         app.register_blueprint(module.bp)
     for module in (releases, releases_api):   # issue 11: sets issued by one decision
+        app.register_blueprint(module.bp)
+    for module in (records_api,):   # issue 12: records, disposition, legal holds
         app.register_blueprint(module.bp)
     app.jinja_env.filters.update(
         ddmmyyyy=lambda d: format_date(d, "dd/MM/yyyy") if d else "",
