@@ -72,6 +72,10 @@ def check(*, fsck: bool = True) -> list[Finding]:
     if revisions is not None:
         findings += _guarded("signature", "the signatures", _check_signatures,
                              {r.id: r for r in revisions})
+    if gitstore is not None:
+        from docctl.services import records_verify
+        findings += _guarded("record", "the records in git", records_verify.check, gitstore,
+                             on_main)
     findings += _guarded("catalog", "the catalog", _check_catalog)
     findings += _guarded("audit", "the audit trail", audit.verify_chain, anchors)
     return findings

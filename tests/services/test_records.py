@@ -1,5 +1,6 @@
 """Records: filed once and sealed, seen by whom they concern, corrected by a new record."""
 
+import hashlib
 import subprocess
 import zlib
 from datetime import UTC, date, datetime
@@ -169,3 +170,20 @@ def test_plain_content_never_reaches_git(app, users, world):
     record = file_one(users, data=marked, name="anh.png")
     assert records.content(users["staff"], record.id)[0] == marked
     assert MARK.encode() not in git_objects_text(app)
+
+
+def test_verify_tells_a_record_altered_or_a_key_lost(app, db, users, world):
+    record = file_one(users)
+    assert verify.run() == []
+    record.sealed_sha256 = "0" * 64
+    db.session.commit()
+    assert any("sealed content in git does not match" in line for line in verify.run())
+    db.session.rollback()
+    record = db.session.get(Record, record.id)
+    record.sealed_sha256 = hashlib.sha256(app.extensions["docctl.store"].read_file(
+        record.commit_sha, f"{records.folder(record)}/{layout.SEALED}")).hexdigest()
+    db.session.commit()
+    assert verify.run() == []
+    db.session.query(RecordKey).delete()
+    db.session.commit()
+    assert any("key is missing" in line for line in verify.run())
