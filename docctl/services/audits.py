@@ -381,13 +381,11 @@ def report_text(item: InternalAudit) -> reports.AuditReport:
 
 def _file_report(actor: User, item: InternalAudit, data: bytes):
     """File the audit report as a record (services/records, the one filing unit of work)."""
-    from docctl.services import records
-
-    return records.file_generated(
+    return base.file_report(
         actor, kind="audit_report", title=f"Báo cáo đánh giá nội bộ: {item.title}",
         filename=f"bao-cao-danh-gia-noi-bo-{item.year}-{item.id:02d}.docx", data=data,
-        record_date=today(), keeper_id=base.keeper_id(actor, item.lead_auditor),
-        reference=f"ĐGNB-{item.year}-{item.id:02d}", retention=base.RETENTION)
+        record_date=today(), keeper=base.keeper_id(actor, item.lead_auditor),
+        reference=f"ĐGNB-{item.year}-{item.id:02d}")
 
 
 def close(actor: User, audit_id, *, conclusion=None) -> InternalAudit:
@@ -399,9 +397,11 @@ def close(actor: User, audit_id, *, conclusion=None) -> InternalAudit:
     item = _locked(actor, audit_id)
     try:
         target = _step(item, Step.CLOSE)
+        report = report_text(item)
         if text is not None:
-            item.conclusion = text
-        data = reports.build_audit_report(report_text(item))
+            report.conclusion = text
+        data = reports.build_audit_report(report)
+        # Filing commits its own intent first: the audit changes only once the record is in.
         record = _file_report(actor, item, data)
         item = publishing.locked_row(item)
         if item.status != AuditStatus.IN_PROGRESS:   # closed meanwhile by another request

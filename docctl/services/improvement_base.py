@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -12,6 +13,7 @@ from docctl.domain.textfold import clean_line, has_control_chars, nfc
 from docctl.errors import Conflict, Forbidden, NotFound, ValidationError
 from docctl.extensions import db
 from docctl.models import Department, User
+from docctl.models_records import Record
 from docctl.services import departments
 from docctl.services.context import parse_day
 from docctl.services.users import find_user
@@ -155,3 +157,23 @@ def keeper_id(*users: User | None) -> int:
 def names(users) -> str:
     """Return "Nguyễn Văn A, Trần Thị B"."""
     return ", ".join(u.display_name for u in users if u is not None)
+
+
+def file_report(actor: User, *, kind: str, title: str, filename: str, data: bytes,
+                record_date: date, keeper: int, reference: str):
+    """File a generated report as a record once: a retry after a crash (or a second click)
+    finds the record already filed with the same bytes instead of filing it again.
+
+    Call it with nothing else pending in the session: filing commits its intent first.
+    """
+    from docctl.services import records
+
+    digest = hashlib.sha256(data).hexdigest()
+    filed = db.session.scalar(select(Record).where(
+        Record.kind == kind, Record.reference == reference, Record.sha256 == digest,
+        Record.status == records.RecordStatus.FILED).order_by(Record.id).limit(1))
+    if filed is not None:
+        return filed
+    return records.file_generated(actor, kind=kind, title=title, filename=filename, data=data,
+                                  record_date=record_date, keeper_id=keeper,
+                                  reference=reference, retention=RETENTION)

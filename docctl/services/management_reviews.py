@@ -368,14 +368,12 @@ def minutes_text(item: ManagementReview, approver: User) -> reports.ReviewMinute
 
 def _file_minutes(actor: User, item: ManagementReview, data: bytes):
     """File the minutes as a record (services/records, the one filing unit of work)."""
-    from docctl.services import records
-
-    return records.file_generated(
+    return base.file_report(
         actor, kind="management_review", title=f"Biên bản họp xem xét của lãnh đạo: "
         f"{item.title}", filename=f"bien-ban-xem-xet-lanh-dao-{item.review_date:%Y%m%d}.docx",
         data=data, record_date=item.review_date,
-        keeper_id=base.keeper_id(item.created_by, actor),
-        reference=f"XXLĐ-{item.review_date.year}-{item.id:02d}", retention=base.RETENTION)
+        keeper=base.keeper_id(item.created_by, actor),
+        reference=f"XXLĐ-{item.review_date.year}-{item.id:02d}")
 
 
 def close(actor: User, review_id, *, password) -> ManagementReview:

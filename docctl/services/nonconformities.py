@@ -344,13 +344,11 @@ def report_text(item: Nonconformity, closer: User) -> reports.NcReport:
 
 def _file_report(actor: User, item: Nonconformity, data: bytes):
     """File the HĐKP report as a record (services/records, the one filing unit of work)."""
-    from docctl.services import records
-
-    return records.file_generated(
+    return base.file_report(
         actor, kind="nonconformity",
         title=f"Báo cáo thực hiện hành động khắc phục {number(item)}",
         filename=f"bao-cao-hdkp-{item.id:03d}.docx", data=data, record_date=today(),
-        keeper_id=base.keeper_id(actor), reference=number(item), retention=base.RETENTION)
+        keeper=base.keeper_id(actor), reference=number(item))
 
 
 def close(actor: User, nc_id) -> Nonconformity:
