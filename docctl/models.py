@@ -479,4 +479,5 @@ class Setting(db.Model):
 
 # Records and the improvement loop live in their own modules; importing them here puts their
 # tables in the one metadata (migrations, create_all) whatever a caller imports first.
+import docctl.models_improvement  # noqa: E402,F401  (issue 12: the improvement loop)
 from docctl import models_records  # noqa: E402,F401

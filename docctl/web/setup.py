@@ -88,6 +88,8 @@ def register_web(app) -> None:
     forms_web.init_app(app)
     from docctl.web import change_requests  # issue 11 requests: pages, API, template helpers
     change_requests.init_app(app)
+    from docctl.web import improvement  # issue 12: audits, nonconformities, management reviews
+    improvement.init_app(app)
     _register_hooks(app)
     _register_errors(app)
 
