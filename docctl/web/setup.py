@@ -85,6 +85,9 @@ def register_web(app) -> None:
     forms_web.init_app(app)
     from docctl.web import change_requests  # issue 11 requests: pages, API, template helpers
     change_requests.init_app(app)
+    from docctl.web import masterlists, record_types  # issue 12: records lists, master lists
+    record_types.init_app(app)
+    masterlists.init_app(app)
     _register_hooks(app)
     _register_errors(app)
 
