@@ -65,6 +65,9 @@ def revision_facts(revision: Revision, status: str, *, approver: User | None,
         # The forms in force with this procedure revision, at their revisions (issue 11).
         facts["forms"] = [{"code": form.code, "revision": number, "label": label}
                           for form, number, label in forms.forms_of(revision)]
+        from docctl.services import record_types  # issue 12: its records list ("Hồ sơ lưu")
+        facts["records"] = [record_types.as_item(rt)
+                            for rt in record_types.record_types_of(revision)]
     facts.update(extra or {})
     return facts
 

@@ -166,6 +166,12 @@ def in_force_with_procedures(day: date) -> list[tuple[RecordType, Document, Revi
     return [(rt, *by_source[rt.revision_id]) for rt in rows]
 
 
+def of_procedure(document: Document, day: date) -> list[RecordType]:
+    """Return the record types the revision of a procedure in force on day declares."""
+    pairs = _in_force_rows(day, [document.id])
+    return record_types_of(pairs[0][1]) if pairs else []
+
+
 def for_form(form: Document, day: date) -> RecordType | None:
     """Return the record type made on this form that a procedure in force on day declares.
 
@@ -193,13 +199,21 @@ def for_form(form: Document, day: date) -> RecordType | None:
 
 # --- Writing -------------------------------------------------------------------------------
 
+# What an error message calls each field of a row.
+FIELD_NAMES = {"form": _l("form"), "form_revision": _l("form revision"),
+               "name": _l("record name"), "keeper": _l("department that keeps it"),
+               "location": _l("kept where"), "retention": _l("retention period"),
+               "visibility": _l("who may see"), "record": _l("record")}
+
+
 def _fail(index: int, field: str, message, item: dict | None = None, *, shape: bool = False):
     """Raise the error for one row, naming the row (1-based) and the field."""
     what = str(item.get("form") or item.get("name") or "") if isinstance(item, dict) else ""
     row = _l("Row %(n)s", n=index + 1) if not what else _l("Row %(n)s (%(what)s)",
                                                           n=index + 1, what=what[:40])
     kind = ValidationError if shape else RecordTypeError
-    raise kind(_l("%(row)s, %(field)s: %(problem)s", row=row, field=field, problem=message),
+    raise kind(_l("%(row)s, %(field)s: %(problem)s", row=row,
+                  field=FIELD_NAMES.get(field, field[:40]), problem=message),
                field=f"record_types[{index}].{field}")
 
 

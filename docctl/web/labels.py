@@ -209,6 +209,9 @@ ACTIONS = {
     "release_effective": _l("Decision in force"),
     "release_replaced": _l("Decision replaced by a later one"),
     "release_scan_added": _l("Signed scan of the decision kept"),
+    # issue 12 record types
+    "record_types_set": _l("Records of the revision declared"),
+    "records_master_list_exported": _l("Records master list exported"),
 }
 
 # What `docctl verify` checked, for its findings.

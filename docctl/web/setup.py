@@ -90,6 +90,9 @@ def register_web(app) -> None:
     change_requests.init_app(app)
     from docctl.web import improvement  # issue 12: audits, nonconformities, management reviews
     improvement.init_app(app)
+    from docctl.web import masterlists, record_types  # issue 12: records lists, master lists
+    record_types.init_app(app)
+    masterlists.init_app(app)
     _register_hooks(app)
     _register_errors(app)
 

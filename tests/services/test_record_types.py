@@ -180,3 +180,16 @@ def test_only_the_secretary_sets_records_and_only_on_a_draft_of_a_procedure(
         record_types.set_record_types(users["controller"], "QT-05", 1, item)
     with pytest.raises(ValidationError):
         record_types.set_record_types(users["controller"], "BM-05-a", 1, item)
+
+
+def test_revision_json_in_git_lists_the_records(app, users, world):
+    import json
+
+    from tests.services.test_releases import git
+    revision = documents.get_revision(users["controller"], "QT-05", 2)
+    facts = json.loads(git(app, "show", f"{revision.commit_sha}:documents/QT/QT-05/revision.json"))
+    assert facts["records"] == [
+        {"form": "BM-05-a", "form_revision": 1, "name": "", "keeper": "VP",
+         "location": "Tủ hồ sơ VP", "retention": "10 năm"},
+        {"form": "BM-05-b", "form_revision": 1, "name": "Sổ theo dõi", "keeper": "QLKH",
+         "location": "Kho lưu trữ", "retention": "Vĩnh viễn"}]
