@@ -289,7 +289,9 @@ class Intent(db.Model):
     state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     commit_sha: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Is the store in step?" reads the newest finished intent on every write: with a
+    # record filed per intent there are tens of thousands (services/reconcile.ensure_in_step).
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class IntentDocument(db.Model):

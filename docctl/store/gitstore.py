@@ -213,7 +213,7 @@ class GitStore(StoreUpkeep):
                      when: datetime | None = None, expected_head: str | None = None) -> str:
         """Commit new files into one record folder; records are written once, never rewritten."""
         parts = check_path(record_dir, "record folder").split("/")
-        if len(parts) != 3 or parts[0] != RECORDS:
+        if len(parts) != 4 or parts[0] != RECORDS:
             raise ValidationError("not a record folder", value=record_dir[:80])
         by_path = self._in_folder(record_dir, files)
         return self._commit(by_path, subject=subject, body=body, trailers=trailers,
@@ -262,8 +262,9 @@ class GitStore(StoreUpkeep):
                     raise TagExists("tag already exists; tags never move", tag=tag)
                 # Under StoreLock no git writer is live: a lock on this tag is a dead one's.
                 (self.git_dir / "refs" / "tags" / f"{tag}.lock").unlink(missing_ok=True)
-            if write_once and self._git("ls-tree", "--name-only", head, "--",
-                                        *write_once).strip():
+            # The work tree is HEAD's under this lock (_recover above): a file there is one
+            # written before (no git process needed to ask).
+            if write_once and any((self.path / path).exists() for path in write_once):
                 raise StoreError("a record is written once and never rewritten",
                                  dir=paths[0].rsplit("/", 1)[0])
             marker = self.git_dir / DIRTY_MARKER

@@ -86,10 +86,17 @@ def document_dir(type_prefix: str, slug: str) -> str:
 
 
 def record_dir(year: int, slug: str) -> str:
-    """Return the folder of one record, e.g. "records/2026/HS-000123"."""
+    """Return the folder of one record, e.g. "records/2026/0001/HS-2026-000123".
+
+    Records are bucketed by a hundred (the number's digits // 100) so no tree grows to
+    thousands of entries: a filing rewrites a few small trees, not a year's list of them.
+    """
     if type(year) is not int or not 1000 <= year <= 9999:
         raise ValidationError("invalid year", value=repr(year)[:80])
-    return f"{RECORDS}/{year}/{check_segment(slug, 'slug')}"
+    check_segment(slug, "slug")
+    digits = re.search(r"(\d+)$", slug)
+    bucket = f"{int(digits.group(1)) // 100:04d}" if digits else "0000"
+    return f"{RECORDS}/{year}/{bucket}/{slug}"
 
 
 def revision_tag(slug: str, number: int) -> str:

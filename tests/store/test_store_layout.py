@@ -9,7 +9,8 @@ BAD = ["../x", "-x", "QT/../../etc", "a.lock", "a\x00b", "", ".git", "a..b", "x.
 
 def test_paths_and_tags():
     assert document_dir("QT", "QT-01") == "documents/QT/QT-01"
-    assert record_dir(2026, "HS-000123") == "records/2026/HS-000123"
+    assert record_dir(2026, "HS-000123") == "records/2026/0001/HS-000123"
+    assert record_dir(2026, "HS-2026-000099") == "records/2026/0000/HS-2026-000099"
     assert revision_tag("QT-01", 3) == "QT-01/r3"
 
 
