@@ -221,7 +221,8 @@ def _attempt_once(actor: User | None, kind: str, payload: dict, documents: list[
             sha = _write(gitstore, spec,                            # 2. one commit, locked
                          trailers=spec.trailers + [("Docctl-Intent", intent.id),
                                                    ("Audit-Head", audit.head_anchor())],
-                         author=person(actor), when=now(), expected_head=head)
+                         author=person(actor), when=now(),
+                         expected_head=head if plan.needs_head else None)
         except Exception as exc:
             db.session.rollback()
             if isinstance(exc, TagExists):

@@ -239,12 +239,13 @@ def _file(actor, checked, *, kind, title, record_date, keeper, reference, retent
     # The sealed bytes reach the plan through this app context only, never through the
     # intent: the database holds no second copy of the content (recovery never needs it).
     from docctl.services.plans import records as plan
-    plan.hand_over(record.id, sealed)
+    record_id = record.id   # the row is gone if git never takes it (plan abandon)
+    plan.hand_over(record_id, sealed)
     try:
         publishing.run(actor, plan.FILE, payload, documents=[], unchanged=lambda: True)
     finally:
-        plan.take_back(record.id)
-    return db.session.get(Record, record.id)
+        plan.take_back(record_id)
+    return db.session.get(Record, record_id)
 
 
 def _system_user() -> User:

@@ -60,6 +60,7 @@ def apply_jobs() -> int:
                 adds = [db.session.get(Record, j.record_id) for j in jobs if j.action == "add"]
                 entries = [(r.id, r.keeper_id, _words(r)) for r in adds
                            if r is not None and r.status == "filed"]
+            db.session.commit()   # end the read: the write below starts its own transaction
             if not jobs:
                 break
             target.add(entries)

@@ -38,6 +38,10 @@ class Plan:
     build: Callable[..., CommitSpec]
     apply: Callable[..., None]
     abandon: Callable[..., None] | None = None
+    # False for changes that write only new, write-once folders (a record, a disposition
+    # list): they do not depend on the store's head, so another writer's commit is no reason
+    # to give them up and retry.
+    needs_head: bool = True
 
 
 _PLANS: dict[str, Plan] = {}
@@ -50,11 +54,12 @@ _EXTRA: list[str] = []
 
 
 def register(kind: str, *, build: Callable[..., CommitSpec],
-             apply: Callable[..., None], abandon: Callable[..., None] | None = None) -> Plan:
+             apply: Callable[..., None], abandon: Callable[..., None] | None = None,
+             needs_head: bool = True) -> Plan:
     """Register the plan of one kind of change; return it."""
     if kind in _PLANS and _PLANS[kind].build is not build:
         raise ValueError(f"plan {kind!r} registered twice")
-    plan = Plan(kind, build, apply, abandon)
+    plan = Plan(kind, build, apply, abandon, needs_head)
     _PLANS[kind] = plan
     return plan
 

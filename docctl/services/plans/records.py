@@ -180,5 +180,6 @@ def abandon_dispose(intent: Intent, payload: dict) -> None:
         .values(status="proposed", approver_id=None, approved_at=None))
 
 
-register(FILE, build=build_file, apply=apply_file, abandon=abandon_file)
-register(DISPOSE, build=build_dispose, apply=apply_dispose, abandon=abandon_dispose)
+register(FILE, build=build_file, apply=apply_file, abandon=abandon_file, needs_head=False)
+register(DISPOSE, build=build_dispose, apply=apply_dispose, abandon=abandon_dispose,
+         needs_head=False)
