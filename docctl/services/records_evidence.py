@@ -24,8 +24,6 @@ from docctl.services.gitfacts import who
 from docctl.services.records_evidence_readme import README
 from docctl.store import layout
 
-MAX_DAYS = 3660   # ten years: a scoring period is a year; more is a mistake, not a request
-
 
 @dataclass
 class ProcedureRecords:
@@ -67,8 +65,6 @@ def period(date_from, date_to) -> tuple[date, date]:
     start = start or date(end.year, 1, 1)
     if start > end:
         raise ValidationError(_l("The period starts after it ends"), field="from")
-    if (end - start).days > MAX_DAYS:
-        raise ValidationError(_l("Choose a period of at most ten years"), field="from")
     return start, end
 
 
