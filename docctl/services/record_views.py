@@ -13,7 +13,7 @@ from docctl.domain.permissions import Perm, has_perm
 from docctl.errors import NotFound, ValidationError
 from docctl.extensions import db
 from docctl.models import Document, User
-from docctl.models_records import Disposition, LegalHold, LegalHoldItem, Record, RecordType
+from docctl.models_records import Disposition, Record, RecordType
 from docctl.services import audit, record_files, record_types, records
 from docctl.services.context import today
 
@@ -106,14 +106,6 @@ def linked_from(user: User, record: Record) -> list[Record]:
         RecordLink, RecordLink.record_id == Record.id).where(
         RecordLink.target_record_id == record.id).order_by(Record.id))
     return [r for r in rows if records.can_see(user, r)]
-
-
-def holds_naming(record: Record) -> list[LegalHold]:
-    """Return every legal hold that names this record, active ones first."""
-    return list(db.session.scalars(select(LegalHold).join(
-        LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id).where(
-        LegalHoldItem.record_id == record.id).order_by(LegalHold.active.desc(),
-                                                       LegalHold.id.desc())))
 
 
 def disposal(record: Record) -> Disposal | None:

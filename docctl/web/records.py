@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from docctl.domain.permissions import Perm, has_perm
-from docctl.errors import DocctlError, Forbidden, Gone, NotFound, ValidationError
+from docctl.errors import DocctlError, Forbidden, Gone, ValidationError
 from docctl.services import documents, record_views, records
 from docctl.services.context import today
 from docctl.services.record_files import ACCEPTED
@@ -67,26 +67,9 @@ def _search(user, q: str, page: int):
     """Return (rows, total, unavailable) of the records index for q."""
     from docctl.search import SearchUnavailable
     try:
-        found = records_search.search(user, q, page=page)
+        rows, total = records_search.search(user, q, page=page)
     except SearchUnavailable:
         return [], 0, True
-    if isinstance(found, tuple):
-        hits, total = found[0], found[1]
-    else:
-        hits = next((getattr(found, n) for n in ("results", "hits", "records")
-                     if hasattr(found, n)), [])
-        total = getattr(found, "total", len(hits))
-    rows = []
-    for hit in hits:
-        if isinstance(hit, records.Record):
-            rows.append(hit)
-            continue
-        wanted = hit.get("id") if isinstance(hit, dict) else getattr(
-            hit, "record_id", getattr(hit, "id", None))
-        try:
-            rows.append(records.get(user, wanted))
-        except NotFound:   # disposed of or hidden since it was indexed
-            continue
     return rows, total, False
 
 
@@ -167,7 +150,7 @@ def detail(record_id: int):
         corrected_by=records.corrected_by(record),
         corrects=record.corrects if record.corrects and records.can_see(
             user, record.corrects) else None,
-        holds=record_views.holds_naming(record), show_holds=keeps,
+        holds=records.holds_of(record), show_holds=keeps,
         procedure=record_views.procedure_of(record),
         can_correct=gone is None and has_perm(user.role, Perm.FILE_RECORD)
         and (user.department_id == record.keeper_id or has_perm(user.role,

@@ -204,3 +204,20 @@ def test_the_auditor_view_of_a_period(app, db, users, world, login_as):
     package = auditor.get("/records/audit-view/package?from=2026-01-01&to=2026-12-31")
     assert package.status_code == 200 and package.data[:2] == b"PK"
     assert login_as("staff").get("/records/audit-view").status_code == 403
+
+
+def test_the_search_box_finds_records_by_words_in_their_file(app, db, users, world, login_as):
+    from docctl.services import records_search
+    staff = login_as("staff")
+    record_id = filed_id(file_page(staff, reference="0077/TN"))
+    slug = db.session.get(Record, record_id).slug
+    records_search.apply_jobs()
+    found = staff.get("/records?q=tran+thi+tam").get_data(as_text=True)   # no diacritics
+    assert slug in found
+    assert slug in staff.get("/records?q=0077/TN").get_data(as_text=True)
+    assert slug not in staff.get("/records?q=khongcotu").get_data(as_text=True)
+    other = make_user("staff_qlkh", "staff")
+    other.department_id = 2
+    db.session.commit()
+    assert slug not in login_as("staff_qlkh").get("/records?q=tran+thi+tam").get_data(
+        as_text=True)
