@@ -111,8 +111,15 @@ def _holds(start: date, end: date) -> list[LegalHold]:
 
 
 def _improvement(actor: User, start: date, end: date) -> dict:
-    """Return the improvement loop's items of the period, where that part has landed."""
-    return {}
+    """Return the period's internal audits, nonconformities (open and closed) and reviews."""
+    from docctl.services import audits, management_reviews, nonconformities
+    raised = [n for n in nonconformities.raised_between(start, end)
+              if nonconformities.may_see(actor, n)]
+    return {"audits": [a for a in audits.in_period(start, end) if audits.may_see(actor, a)],
+            "nonconformities_open": [n for n in raised if n.status != "closed"],
+            "nonconformities_closed": [n for n in raised if n.status == "closed"],
+            "reviews": [r for r in management_reviews.list_reviews(actor)
+                        if start <= r.review_date <= end]}
 
 
 def period_view(actor: User, date_from=None, date_to=None) -> PeriodView:
@@ -239,7 +246,7 @@ def _write(writer: _Writer, actor: User, view: PeriodView, manifest: dict,
             manifest["records"].append(facts)
     manifest["dispositions"] = [_disposition_facts(writer, row) for row in view.dispositions]
     manifest["legal_holds"] = [_hold_facts(row) for row in view.holds]
-    manifest["improvement"] = _jsonable(view.improvement)
+    manifest["improvement"] = _improvement_facts(view.improvement)
     writer.put("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2,
                                            sort_keys=True, default=str).encode())
     filed = sum(1 for r in manifest["records"] if r["file"])
@@ -256,6 +263,42 @@ def _write(writer: _Writer, actor: User, view: PeriodView, manifest: dict,
     writer.archive.writestr(zipfile.ZipInfo("MANIFEST.txt", date_time=writer.when), sums)
 
 
-def _jsonable(value):
-    """Return improvement facts as plain JSON values (rows become their slugs or ids)."""
-    return json.loads(json.dumps(value, default=str))
+def _slug(record: Record | None) -> str | None:
+    return record.slug if record is not None else None
+
+
+def _improvement_facts(items: dict) -> dict:
+    """Return the period's improvement loop as manifest.json states it."""
+    from docctl.services.nonconformities import number, overdue
+
+    def nc(n) -> dict:
+        return {"number": number(n), "source": n.source, "reference": n.source_reference,
+                "description": n.description, "department": n.department.code
+                if n.department else None, "cause": n.cause, "action": n.action,
+                "owner": who(n.owner) if n.owner else None, "due_date": _iso(n.due_date),
+                "overdue": overdue(n), "status": n.status, "effective": n.effective,
+                "verified_by": who(n.verified_by) if n.verified_by else None,
+                "verified_at": _iso(n.verified_at), "closed_at": _iso(n.closed_at),
+                "report_record": _slug(n.record)}
+
+    return {
+        "audits": [{"id": a.id, "title": a.title, "year": a.year, "scope": {
+            "clauses": a.clauses, "departments": a.departments, "procedures": a.procedures},
+            "start_date": _iso(a.start_date), "end_date": _iso(a.end_date),
+            "lead_auditor": who(a.lead_auditor), "status": a.status,
+            "findings": [{"kind": f.kind, "clause": f.clause, "description": f.description,
+                          "nonconformity": number(f.nonconformity) if f.nonconformity
+                          else None} for f in a.findings],
+            "report_record": _slug(a.record)} for a in items.get("audits", [])],
+        "nonconformities_open": [nc(n) for n in items.get("nonconformities_open", [])],
+        "nonconformities_closed": [nc(n) for n in items.get("nonconformities_closed", [])],
+        "management_reviews": [{"id": r.id, "title": r.title,
+                                "review_date": _iso(r.review_date), "status": r.status,
+                                "approved_by": who(r.approved_by) if r.approved_by else None,
+                                "approved_at": _iso(r.approved_at),
+                                "minutes_record": _slug(r.record),
+                                "actions": [{"description": x.description,
+                                             "owner": who(x.owner),
+                                             "due_date": _iso(x.due_date), "status": x.status}
+                                            for x in r.actions]}
+                               for r in items.get("reviews", [])]}

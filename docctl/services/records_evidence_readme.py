@@ -20,8 +20,10 @@ CONTENTS
   manifest.json       every record of the period you may see: number, form and revision,
                       date, reference, keeper, retention, SHA-256 of the content as filed and
                       of the sealed copy in git, the commit, the procedure that lists it; the
-                      disposition lists signed in the period and the legal holds
-                      (machine-readable, exact values)
+                      disposition lists signed in the period and the legal holds; the
+                      internal audits, nonconformities and corrective actions (open and
+                      closed) and management reviews of the period, each naming the record
+                      its report or minutes were filed as (machine-readable, exact values)
   records/<procedure>/<number>_<file>
                       each record still filed, byte for byte as filed, under the procedure
                       whose records list names it (records made without a form: _<kind>)

@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template, request
 
 from docctl.domain.permissions import Perm
-from docctl.services import records_evidence
+from docctl.services import nonconformities, records_evidence
 from docctl.web.access import current_actor
 from docctl.web.audit import send_package
 from docctl.web.records import any_perm
@@ -17,6 +17,7 @@ def period():
     view = records_evidence.period_view(current_actor(), request.args.get("from") or None,
                                         request.args.get("to") or None)
     return render_template("records/audit_view.html", view=view,
+                           nc_number=nonconformities.number, nc_overdue=nonconformities.overdue,
                            query={"from": view.start.isoformat(), "to": view.end.isoformat()})
 
 

@@ -116,3 +116,47 @@ def test_who_may_read_a_period_and_bad_periods(app, users, world, filed):
     view = records_evidence.period_view(users["auditor"])     # this year so far
     assert view.start == date(2026, 1, 1) and view.end == date(2026, 3, 10)
     assert records.list_records(users["auditor"])[1] == 3
+
+
+def test_the_period_holds_the_improvement_loop_and_its_filed_reports(app, db, users, world):
+    from docctl.services import audits, management_reviews, nonconformities
+    sec, day = users["controller"], world.today()
+    planned = audits.create(sec, {"title": "Đánh giá nội bộ đợt 1",
+                                  "start_date": day.isoformat(), "clauses": "7.5",
+                                  "departments": ["VP"], "procedures": "QT-05",
+                                  "lead_auditor": "auditor", "team": ["reviewer"]})
+    finding = audits.add_finding(users["auditor"], planned.id, {
+        "kind": "nonconformity", "clause": "7.5", "department": "VP",
+        "description": "Hồ sơ BM-05-a không ghi ngày tiếp nhận"})
+    report = audits.close(users["auditor"], planned.id, conclusion="Cơ bản phù hợp").record
+    closing = finding.nonconformity_id
+    nonconformities.update(sec, closing, {"owner": "staff", "due_date": day.isoformat()})
+    nonconformities.update(users["staff"], closing, {"cause": "Chưa hướng dẫn",
+                                                     "action": "Tập huấn lại"})
+    nonconformities.report_done(users["staff"], closing, action_taken="Đã tập huấn")
+    nonconformities.verify(users["approver"], closing, effective=True, comment="Hiệu quả")
+    nonconformities.close(sec, closing)
+    still_open = nonconformities.raise_nc(sec, {"source": "complaint",
+                                                "description": "Phản ánh thái độ phục vụ"})
+    review = management_reviews.open_review(sec, {"review_date": day.isoformat()})
+    view = records_evidence.period_view(users["auditor"], "2026-01-01", "2026-12-31")
+    items = view.improvement
+    assert [a.id for a in items["audits"]] == [planned.id]
+    assert [n.id for n in items["nonconformities_closed"]] == [closing]
+    assert [n.id for n in items["nonconformities_open"]] == [still_open.id]
+    assert [r.id for r in items["reviews"]] == [review.id]
+    files = unzip(records_evidence.package(users["auditor"], "2026-01-01", "2026-12-31"))
+    manifest = json.loads(files["manifest.json"])
+    loop = manifest["improvement"]
+    assert loop["audits"][0]["report_record"] == report.slug
+    assert loop["audits"][0]["findings"][0]["nonconformity"].startswith("HĐKP-2026-")
+    closed = loop["nonconformities_closed"][0]
+    assert (closed["status"], closed["effective"]) == ("closed", True)
+    assert loop["nonconformities_open"][0]["description"] == "Phản ánh thái độ phục vụ"
+    assert loop["management_reviews"][0]["status"] == "draft"
+    # The audit report and the HĐKP report are records of the period, in the package as filed.
+    filed = {r["record"]: r for r in manifest["records"]}
+    for slug in (report.slug, closed["report_record"]):
+        content = files[filed[slug]["file"]]
+        assert hashlib.sha256(content).hexdigest() == filed[slug]["sha256"]
+    assert {p["kind"] for p in manifest["procedures"]} >= {"audit_report", "nonconformity"}

@@ -197,6 +197,8 @@ def test_the_auditor_view_of_a_period(app, db, users, world, login_as):
     assert page.status_code == 200 and "QT-05" in text
     assert db.session.get(Record, record_id).slug in text
     assert "/records/audit-view/package?from=2026-01-01&amp;to=2026-12-31" in text
+    assert "Các cuộc đánh giá nội bộ trong kỳ" in text
+    assert "Các cuộc xem xét của lãnh đạo trong kỳ" in text
     empty = auditor.get("/records/audit-view?from=2025-01-01&to=2025-12-31").get_data(
         as_text=True)
     assert db.session.get(Record, record_id).slug not in empty
