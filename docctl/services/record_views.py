@@ -141,6 +141,11 @@ def download(user: User, record_id) -> tuple[bytes, Record, str]:
     return data, record, record_files.MIMETYPE.get(record.media, "application/octet-stream")
 
 
+def viewed(user: User, record: Record) -> None:
+    """Record that a user opened a record's page (its description, not its content)."""
+    audit.record_reading("viewed", user, object_type="record", object_id=record.slug)
+
+
 def procedure_of(record: Record) -> Document | None:
     """Return the procedure whose records list names a record's type."""
     if record.record_type_id is None:

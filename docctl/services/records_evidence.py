@@ -17,7 +17,7 @@ from docctl.errors import DocctlError, Forbidden, ValidationError
 from docctl.extensions import db
 from docctl.models import Document, Revision, User
 from docctl.models_records import Disposition, LegalHold, Record, RecordType
-from docctl.services import records
+from docctl.services import audit, records
 from docctl.services.context import now, parse_day, store, today, zone
 from docctl.services.evidence import Package, _ascii, _local, _person, _record, _Writer
 from docctl.services.gitfacts import who
@@ -128,6 +128,15 @@ def period_view(actor: User, date_from=None, date_to=None) -> PeriodView:
     start, end = period(date_from, date_to)
     return PeriodView(start, end, _records(actor, start, end), _dispositions(start, end),
                       _holds(start, end), _improvement(actor, start, end))
+
+
+def read_period(actor: User, date_from=None, date_to=None) -> PeriodView:
+    """Return the period view for its page, and record that the actor read it."""
+    view = period_view(actor, date_from, date_to)
+    audit.record_reading("viewed", actor, object_type="records_period",
+                         object_id=f"{view.start.isoformat()}..{view.end.isoformat()}",
+                         details={"records": view.count})
+    return view
 
 
 # ---- the package -------------------------------------------------------------------------------

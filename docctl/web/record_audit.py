@@ -14,7 +14,7 @@ bp = Blueprint("record_audit", __name__, url_prefix="/records")
 @bp.route("/audit-view")
 @any_perm(Perm.AUDIT, Perm.MANAGE_RECORDS)
 def period():
-    view = records_evidence.period_view(current_actor(), request.args.get("from") or None,
+    view = records_evidence.read_period(current_actor(), request.args.get("from") or None,
                                         request.args.get("to") or None)
     return render_template("records/audit_view.html", view=view,
                            nc_number=nonconformities.number, nc_overdue=nonconformities.overdue,

@@ -141,6 +141,7 @@ def detail(record_id: int):
     user = current_actor()
     record = records.get(user, record_id)
     gone = record_views.disposal(record)
+    record_views.viewed(user, record)
     keeps = has_perm(user.role, Perm.MANAGE_RECORDS) or has_perm(user.role, Perm.AUDIT)
     return render_template(
         "records/detail.html", record=record, disposal=gone,

@@ -66,6 +66,8 @@ def test_staff_file_a_record_on_the_page_and_read_it_back(app, db, users, world,
     from docctl.models import AuditEvent
     assert AuditEvent.query.filter_by(action="record_downloaded",
                                       object_id=record.slug).count() == 1
+    assert AuditEvent.query.filter_by(action="viewed", object_type="record",
+                                      object_id=record.slug).count() == 1
     listed = staff.get("/records?form=BM-05-a", headers=VI).get_data(as_text=True)
     assert record.slug in listed and "0042/TN" in listed
     assert "Hồ sơ" in staff.get("/", headers=VI).get_data(as_text=True)   # in the menu
@@ -199,6 +201,9 @@ def test_the_auditor_view_of_a_period(app, db, users, world, login_as):
     assert "/records/audit-view/package?from=2026-01-01&amp;to=2026-12-31" in text
     assert "Các cuộc đánh giá nội bộ trong kỳ" in text
     assert "Các cuộc xem xét của lãnh đạo trong kỳ" in text
+    from docctl.models import AuditEvent
+    assert AuditEvent.query.filter_by(action="viewed", object_type="records_period",
+                                      object_id="2026-01-01..2026-12-31").count() == 1
     empty = auditor.get("/records/audit-view?from=2025-01-01&to=2025-12-31").get_data(
         as_text=True)
     assert db.session.get(Record, record_id).slug not in empty
