@@ -93,6 +93,9 @@ def register_web(app) -> None:
     from docctl.web import masterlists, record_types  # issue 12: records lists, master lists
     record_types.init_app(app)
     masterlists.init_app(app)
+    from docctl.web import record_audit, record_dispositions, records  # issue 12: records pages
+    for module in (records, record_dispositions, record_audit):
+        app.register_blueprint(module.bp)
     _register_hooks(app)
     _register_errors(app)
 
