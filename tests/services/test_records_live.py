@@ -3,8 +3,8 @@
 import http.client
 import json
 import uuid
-from datetime import UTC, datetime
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
