@@ -31,7 +31,7 @@ test: $(STAMP_DEV) translations
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 
-# Each part prints its figures beside their targets (issues #2, #4, #3, #5, #9, #11).
+# Each part prints its figures beside their targets (issues #2, #4, #3, #5, #9, #11, #12).
 bench: $(STAMP_RUN) translations
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/copies_bench.py
@@ -41,6 +41,7 @@ bench: $(STAMP_RUN) translations
 	$(BIN)/python bench/import_bench.py
 	$(BIN)/python bench/asof_bench.py
 	$(BIN)/python bench/release_bench.py
+	$(BIN)/python bench/records_bench.py
 
 # Forget the install stamps (the next run reinstalls); never touches data.
 clean:
