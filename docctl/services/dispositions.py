@@ -177,8 +177,9 @@ def approve(actor: User, disposition_id, password: str) -> Disposition:
     disposition.approved_at = signed_at
     payload = {"signer_id": actor.id, "signed_at": signed_at.isoformat(),
                "disposition_id": disposition.id}
+    # The plan scrubs the destroyed keys from the database files once this is committed,
+    # whether here or when recovery finishes an interrupted signature.
     publishing.run(actor, "dispose", payload, documents=[], unchanged=lambda: True)
-    scrub()
     return db.session.get(Disposition, disposition.id)
 
 

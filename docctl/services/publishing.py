@@ -369,8 +369,11 @@ def finish(intent: Intent, sha: str) -> bool:
         return False
     payload = json.loads(intent.payload)
     actor = db.session.get(User, payload["signer_id"]) if payload.get("signer_id") else None
-    plans.get(intent.kind).apply(intent, payload, sha, actor)
+    plan = plans.get(intent.kind)
+    plan.apply(intent, payload, sha, actor)
     db.session.commit()
+    if plan.after_commit is not None:
+        plan.after_commit()   # outside the transaction (a disposition scrubs destroyed keys)
     return True
 
 

@@ -30,6 +30,16 @@ def filed(users, world):
     return [r.id for r in rows]
 
 
+def sqlite_files(app) -> bytes | None:
+    """Return the bytes of the SQLite database and its log (None on PostgreSQL)."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        return None
+    main = Path(url.removeprefix("sqlite:///"))
+    wal = main.with_name(main.name + "-wal")
+    return main.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
 def commits(app) -> int:
     return int(subprocess.run(["git", "-C", app.config["REPO_STORE"], "rev-list", "--count",
                                "HEAD"], capture_output=True, text=True, check=True).stdout)
@@ -57,12 +67,8 @@ def test_disposition_destroys_content_keeps_metadata_and_verify_passes(
     assert records.content(users["staff"], kept.id)[0] == marked(2)
     # The key is gone from the table and from the database file itself (SQLite).
     assert {k.record_id for k in db.session.scalars(select(RecordKey))} == {filed[2]}
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("sqlite:///"):
-        raw = Path(url.removeprefix("sqlite:///")).read_bytes()
-        wal = Path(url.removeprefix("sqlite:///") + "-wal")
-        raw += wal.read_bytes() if wal.exists() else b""
-        assert keys[filed[0]] not in raw and keys[filed[2]] in raw
+    if sqlite_files(app) is not None:
+        assert keys[filed[0]] not in sqlite_files(app) and keys[filed[2]] in sqlite_files(app)
     # git still holds the sealed bytes, which no longer open with anything docctl has
     store = app.extensions["docctl.store"]
     sealed = store.read_file(gone[0].commit_sha,
@@ -159,6 +165,7 @@ def test_a_crash_while_filing_leaves_the_record_filed_or_absent(app, db, users, 
 def test_a_crash_while_disposing_leaves_the_list_done_or_not_started(app, db, users, world,
                                                                      filed, monkeypatch, step):
     world.moment = LATER
+    keys = [k.key for k in db.session.scalars(select(RecordKey))]
     listed = dispositions.propose(users["controller"], filed, "Hết hạn")
     before = commits(app)
     crash_at(monkeypatch, step)
@@ -173,6 +180,9 @@ def test_a_crash_while_disposing_leaves_the_list_done_or_not_started(app, db, us
     if COMMITTED[step]:
         assert (state, statuses, commits(app)) == ("done", {"disposed"}, before + 1)
         assert db.session.query(RecordKey).count() == 0
+        # finished by recovery, not by the request: the keys are scrubbed from the files too
+        raw = sqlite_files(app)
+        assert raw is None or not any(key in raw for key in keys)
     else:
         assert (state, statuses, commits(app)) == ("proposed", {"filed"}, before)
         assert db.session.query(RecordKey).count() == 3
@@ -192,3 +202,12 @@ def test_generated_reports_are_filed_as_records(app, users, world):
     assert (record.kind, record.status, record.retain_until) == ("audit_report", "filed",
                                                                  date(2036, 3, 9))
     assert records.content(users["auditor"], record.id)[0] == data
+
+
+def test_due_for_disposition_follows_the_agencys_day_not_utcs(app, users, world, filed):
+    # Kept until 09/03/2036 (10 năm): due from 10/03/2036 in Hà Nội, which starts at 17:00 UTC.
+    world.moment = datetime(2036, 3, 9, 16, 30, tzinfo=UTC)     # 23:30 on 09/03 in Hà Nội
+    assert dispositions.due(users["controller"]) == []
+    world.moment = datetime(2036, 3, 9, 17, 30, tzinfo=UTC)     # 00:30 on 10/03 in Hà Nội
+    assert {r.id for r in dispositions.due(users["controller"])} == set(filed)
+    assert dispositions.propose(users["controller"], filed, "Hết hạn").status == "proposed"

@@ -187,3 +187,10 @@ def test_verify_tells_a_record_altered_or_a_key_lost(app, db, users, world):
     db.session.query(RecordKey).delete()
     db.session.commit()
     assert any("key is missing" in line for line in verify.run())
+
+
+def test_no_command_changes_or_removes_a_record(app):
+    """The `docctl` command reads records' state through verify only; nothing edits them."""
+    names = set(app.cli.commands)
+    assert {"verify", "tick"} <= names
+    assert not [n for n in names if "record" in n or "dispos" in n]

@@ -42,6 +42,8 @@ class Plan:
     # list): they do not depend on the store's head, so another writer's commit is no reason
     # to give them up and retry.
     needs_head: bool = True
+    # Work after the database has followed git, outside its transaction; best effort.
+    after_commit: Callable[[], None] | None = None
 
 
 _PLANS: dict[str, Plan] = {}
@@ -55,11 +57,12 @@ _EXTRA: list[str] = []
 
 def register(kind: str, *, build: Callable[..., CommitSpec],
              apply: Callable[..., None], abandon: Callable[..., None] | None = None,
-             needs_head: bool = True) -> Plan:
+             needs_head: bool = True,
+             after_commit: Callable[[], None] | None = None) -> Plan:
     """Register the plan of one kind of change; return it."""
     if kind in _PLANS and _PLANS[kind].build is not build:
         raise ValueError(f"plan {kind!r} registered twice")
-    plan = Plan(kind, build, apply, abandon, needs_head)
+    plan = Plan(kind, build, apply, abandon, needs_head, after_commit)
     _PLANS[kind] = plan
     return plan
 

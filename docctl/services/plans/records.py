@@ -181,5 +181,10 @@ def abandon_dispose(intent: Intent, payload: dict) -> None:
 
 
 register(FILE, build=build_file, apply=apply_file, abandon=abandon_file, needs_head=False)
+def _scrub() -> None:
+    from docctl.services import dispositions
+    dispositions.scrub()
+
+
 register(DISPOSE, build=build_dispose, apply=apply_dispose, abandon=abandon_dispose,
-         needs_head=False)
+         needs_head=False, after_commit=_scrub)
