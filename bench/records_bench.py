@@ -26,6 +26,7 @@ for _name in [n for n in os.environ if n.startswith("DOCCTL_")]:
     del os.environ[_name]   # the bench builds its own world
 
 from bench import gitfill, history_world, world  # noqa: E402
+from bench.profiling import Stopwatch  # noqa: E402
 from bench.report import Report, ms_extra, summary  # noqa: E402
 from docctl.extensions import db  # noqa: E402
 
@@ -88,36 +89,12 @@ def declare_types(people) -> list[str]:
     return pairs
 
 
-class Stopwatch:
-    """Time named functions while they run (module attributes, looked up at each call)."""
-
-    PARTS = [("docctl.services.record_files", "read", "upload checks"),
+FILING_PARTS = [("docctl.services.record_files", "read", "upload checks"),
              ("docctl.services.record_types", "for_form", "record type"),
              ("docctl.services.reconcile", "ensure_in_step", "store in step"),
              ("docctl.store.sealing", "seal", "sealing"),
              ("docctl.services.publishing", "_write", "git commit"),
              ("docctl.services.publishing", "_finish_after_commit", "database apply")]
-
-    def __init__(self):
-        import importlib
-
-        self.ms: dict[str, float] = {}
-        for module_name, name, label in self.PARTS:
-            module = importlib.import_module(module_name)
-            setattr(module, name, self._timed(getattr(module, name), label))
-
-    def _timed(self, fn, label):
-        def timed(*args, **kwargs):
-            t0 = perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.ms[label] = self.ms.get(label, 0.0) + (perf_counter() - t0) * 1000
-        return timed
-
-    def reset(self) -> None:
-        """Start a new filing."""
-        self.ms = {}
 
 
 def moving_clock(start: datetime):
@@ -177,7 +154,7 @@ def _run(report: Report, app) -> None:
                    "(records.file, service layer, SQLite)")
     filing_ms = []
     pdf_bytes = 0
-    meter, watch = world.GitMeter(store), Stopwatch()
+    meter, watch = world.GitMeter(store), Stopwatch(FILING_PARTS)
     parts: dict[str, list[float]] = {}
     per_command: dict[str, list[float]] = {}
     for n in range(RECORDS):

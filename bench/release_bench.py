@@ -29,7 +29,7 @@ for _name in [n for n in os.environ if n.startswith("DOCCTL_")]:
     del os.environ[_name]   # the bench builds its own world
 
 from bench import gitfill, history_world, world  # noqa: E402
-from bench.profiling import profile  # noqa: E402
+from bench.profiling import Stopwatch, profile  # noqa: E402
 from bench.report import Report, ms_extra, summary  # noqa: E402
 from docctl.extensions import db  # noqa: E402
 
@@ -115,36 +115,12 @@ def _items(family_set) -> list[dict]:
     return items
 
 
-class Stopwatch:
-    """Time named functions while they run (module attributes, looked up at each call)."""
-
-    PARTS = [("docctl.services.forms", "release_problems", "forms check"),
+APPROVE_PARTS = [("docctl.services.forms", "release_problems", "forms check"),
              ("docctl.services.signatures", "confirm_password", "password"),
              ("docctl.services.plans.release", "decision_docx", "decision .docx"),
              ("docctl.services.publishing", "_write", "git commit"),
              ("docctl.services.publishing", "_finish_after_commit", "database apply"),
              ("docctl.services.audit", "record", "audit entries")]
-
-    def __init__(self):
-        import importlib
-
-        self.ms: dict[str, float] = {}
-        for module_name, name, label in self.PARTS:
-            module = importlib.import_module(module_name)
-            setattr(module, name, self._timed(getattr(module, name), label))
-
-    def _timed(self, fn, label):
-        def timed(*args, **kwargs):
-            t0 = perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.ms[label] = self.ms.get(label, 0.0) + (perf_counter() - t0) * 1000
-        return timed
-
-    def reset(self) -> None:
-        """Start a new run."""
-        self.ms = {}
 
 
 def _commits(store) -> int:
@@ -157,7 +133,7 @@ def _run(report: Report, app, sets) -> None:
 
     store = app.extensions["docctl.store"]
     meter = world.GitMeter(store)
-    watch = Stopwatch()
+    watch = Stopwatch(APPROVE_PARTS)
     parts: dict[str, list[float]] = {}
     approve_ms, create_ms, git_ms, git_calls, added, per_command = [], [], [], [], [], {}
     for i, family_set in enumerate(sets):
