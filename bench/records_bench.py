@@ -90,11 +90,11 @@ def declare_types(people) -> list[str]:
 
 
 FILING_PARTS = [("docctl.services.record_files", "read", "upload checks"),
-             ("docctl.services.record_types", "for_form", "record type"),
-             ("docctl.services.reconcile", "ensure_in_step", "store in step"),
-             ("docctl.store.sealing", "seal", "sealing"),
-             ("docctl.services.publishing", "_write", "git commit"),
-             ("docctl.services.publishing", "_finish_after_commit", "database apply")]
+                ("docctl.services.record_types", "for_form", "record type"),
+                ("docctl.services.reconcile", "ensure_in_step", "store in step"),
+                ("docctl.store.sealing", "seal", "sealing"),
+                ("docctl.services.publishing", "_write", "git commit"),
+                ("docctl.services.publishing", "_finish_after_commit", "database apply")]
 
 
 def moving_clock(start: datetime):

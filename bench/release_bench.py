@@ -116,11 +116,11 @@ def _items(family_set) -> list[dict]:
 
 
 APPROVE_PARTS = [("docctl.services.forms", "release_problems", "forms check"),
-             ("docctl.services.signatures", "confirm_password", "password"),
-             ("docctl.services.plans.release", "decision_docx", "decision .docx"),
-             ("docctl.services.publishing", "_write", "git commit"),
-             ("docctl.services.publishing", "_finish_after_commit", "database apply"),
-             ("docctl.services.audit", "record", "audit entries")]
+                 ("docctl.services.signatures", "confirm_password", "password"),
+                 ("docctl.services.plans.release", "decision_docx", "decision .docx"),
+                 ("docctl.services.publishing", "_write", "git commit"),
+                 ("docctl.services.publishing", "_finish_after_commit", "database apply"),
+                 ("docctl.services.audit", "record", "audit entries")]
 
 
 def _commits(store) -> int:
