@@ -351,3 +351,37 @@ def holds_of(record: Record) -> list:
     return list(db.session.scalars(select(LegalHold).join(
         LegalHoldItem, LegalHoldItem.hold_id == LegalHold.id).where(
         LegalHoldItem.record_id == record.id).order_by(LegalHold.id)))
+
+
+def record_event(actor: User, record_id, day) -> Record:
+    """Record once the event a record's retention counts from (the case closed on `day`).
+
+    The record itself does not change: only when its retention period starts, which was
+    unknown when it was filed. Set once; a wrong date is corrected by filing a correction.
+    """
+    record = get(actor, record_id)
+    if actor.department_id != record.keeper_id and not has_perm(actor.role,
+                                                                 Perm.MANAGE_RECORDS):
+        raise Forbidden(_l("Only the keeping department or the secretary records this"))
+    record = publishing.locked_row(record)
+    if record.status != RecordStatus.FILED:
+        raise Conflict(_l("Record %(slug)s has been destroyed", slug=record.slug))
+    if record.retention_from == "record_date" or record.retention_years is None:
+        raise Conflict(_l("The retention of %(slug)s counts from its own date, not from an "
+                          "event", slug=record.slug))
+    if record.event_date is not None:
+        raise Conflict(_l("The event of %(slug)s was already recorded on %(day)s",
+                          slug=record.slug, day=record.event_date.strftime("%d/%m/%Y")))
+    day = _day(day, "date")
+    if day < record.record_date:
+        raise ValidationError(_l("The event cannot come before the record's date"),
+                              field="date")
+    record.event_date = day
+    record.retain_until = parse(record.retention).until(record.record_date, day)
+    from docctl.services import audit
+    audit.record("record_event", actor, object_type="record", object_id=record.slug,
+                 details={"event_date": day.isoformat(),
+                          "retain_until": record.retain_until.isoformat()
+                          if record.retain_until else None})
+    db.session.commit()
+    return record

@@ -29,6 +29,7 @@ def record_json(record, *, full: bool = False) -> dict:
             "reference": record.reference, "filename": record.filename, "media": record.media,
             "size": record.size, "sha256": record.sha256, "sealed_sha256": record.sealed_sha256,
             "retention": record.retention,
+            "event_date": record.event_date.isoformat() if record.event_date else None,
             "retain_until": record.retain_until.isoformat() if record.retain_until else None,
             "filed_by": record.filed_by.username, "filed_at": record.filed_at.isoformat(),
             "commit": record.commit_sha,
@@ -126,6 +127,14 @@ def record_content(record_id: int):
     audit.record_reading("record_downloaded", current_actor(), object_type="record",
                          object_id=record.slug, details={"sha256": record.sha256})
     return send_bytes(data, record_files.MIMETYPE[record.media], record.filename)
+
+
+@bp.route("/records/<int:record_id>/event", methods=["POST"])
+@permission_required(Perm.FILE_RECORD)
+def record_event(record_id: int):
+    data = api.body({"date"}, {"date"})
+    return jsonify(record_json(records.record_event(current_actor(), record_id, data["date"]),
+                               full=True))
 
 
 @bp.route("/dispositions", methods=["GET"])

@@ -105,3 +105,35 @@ def test_bad_input_gets_a_clear_answer_and_changes_nothing(app, client, users, t
 def test_who_reads_disposition_lists_and_holds(client, users, token, who, status):
     assert client.get("/api/v1/dispositions", headers=token(who)).status_code == status
     assert client.get("/api/v1/legal-holds", headers=token(who)).status_code == status
+
+
+def test_the_event_a_retention_counts_from_is_recorded_once(app, client, users, token, world,
+                                                            db):
+    from datetime import date
+
+    from docctl.services import records
+    record = records.file_generated(
+        users["controller"], kind="report", title="Hồ sơ giải quyết khiếu nại",
+        filename="kn.docx", data=docx_bytes("Khiếu nại", "BM-05-a"),
+        record_date=date(2026, 3, 1), keeper_id=1,
+        retention="05 năm kể từ khi kết thúc hồ sơ")
+    assert record.retain_until is None                 # never due until the case is closed
+    staff = token("staff")
+    answer = client.get(f"/api/v1/records/{record.id}", headers=staff).get_json()
+    assert (answer["retain_until"], answer["event_date"]) == (None, None)
+    bad = client.post(f"/api/v1/records/{record.id}/event", headers=staff,
+                      json={"date": "2026-02-01"})
+    assert bad.status_code == 400                      # before the record's own date
+    closed = client.post(f"/api/v1/records/{record.id}/event", headers=staff,
+                         json={"date": "2026-03-05"})
+    assert closed.status_code == 200
+    assert (closed.get_json()["event_date"], closed.get_json()["retain_until"]) == \
+        ("2026-03-05", "2031-03-05")
+    again = client.post(f"/api/v1/records/{record.id}/event", headers=staff,
+                        json={"date": "2026-03-06"})
+    assert again.status_code == 409
+    plain = post_record(client, staff).get_json()      # 10 năm from its own date
+    assert client.post(f"/api/v1/records/{plain['id']}/event", headers=staff,
+                       json={"date": "2026-03-09"}).status_code == 409
+    assert client.post(f"/api/v1/records/{record.id}/event", headers=token("auditor"),
+                       json={"date": "2026-03-09"}).status_code == 403
