@@ -16,6 +16,7 @@ import git
 
 from docctl import faults
 from docctl.errors import StaleHead, StoreError, TagExists, ValidationError
+from docctl.store import objects
 from docctl.store.layout import (
     DISPOSITIONS,
     DOCUMENTS,
@@ -184,7 +185,7 @@ class GitStore(StoreUpkeep):
         return self._commit(self._in_folder(document_dir, files), subject=subject, body=body,
                             trailers=trailers, author=author, when=when,
                             tags=[(tag, tag_message)] if tag is not None else [],
-                            expected_head=expected_head, write_once=())
+                            expected_head=expected_head)
 
     def write_change(self, files: dict[str, bytes], *, subject: str, body: str | None,
                      trailers: list[tuple[str, str]], author: Person,
@@ -206,19 +207,94 @@ class GitStore(StoreUpkeep):
                                       value=path[:80])
         return self._commit(dict(files), subject=subject, body=body, trailers=trailers,
                             author=author, when=when, tags=list(tags),
-                            expected_head=expected_head, write_once=())
+                            expected_head=expected_head)
 
     def commit_files(self, record_dir: str, files: dict[str, bytes], *, subject: str,
                      body: str | None, trailers: list[tuple[str, str]], author: Person,
                      when: datetime | None = None, expected_head: str | None = None) -> str:
-        """Commit new files into one record folder; records are written once, never rewritten."""
+        """Commit new files into one record folder; records are written once, never rewritten.
+
+        The objects are written directly (store/objects.py), not through git's index.
+        """
         parts = check_path(record_dir, "record folder").split("/")
         if len(parts) != 4 or parts[0] != RECORDS:
             raise ValidationError("not a record folder", value=record_dir[:80])
         by_path = self._in_folder(record_dir, files)
-        return self._commit(by_path, subject=subject, body=body, trailers=trailers,
-                            author=author, when=when, tags=[], expected_head=expected_head,
-                            write_once=tuple(by_path))
+        for path, data in by_path.items():
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise ValidationError("file content must be bytes", name=path.rsplit("/")[-1])
+        message = format_message(subject, body, trailers)
+        if not isinstance(author, Person):
+            raise ValidationError("author must be a Person")
+        name, email = clean_ident(author.name, author.email)
+        date = _git_date(when)[1:]   # "@<seconds> +0000" → as a commit object writes it
+        if expected_head is not None:
+            check_sha(expected_head)
+        paths = list(by_path)
+        with StoreLock(self.path, self.lock_timeout):
+            self._recover()
+            head = self.head()
+            if expected_head is not None and expected_head != head:
+                raise StaleHead("stale base", expected=expected_head, actual=head)
+            levels = ["/".join(parts[:n]) for n in range(4)]     # "", records, …/2026, …/0001
+            trees = self._trees_at(head, levels)
+            if parts[3].encode() in (trees[3] or {}):
+                raise StoreError("a record is written once and never rewritten", dir=record_dir)
+            child = objects.write_object(self.git_dir, "tree", objects.tree_bytes({
+                name_.encode(): (objects.FILE_MODE,
+                                 objects.write_object(self.git_dir, "blob", bytes(data)))
+                for name_, data in files.items()}))
+            for level in (3, 2, 1, 0):
+                entries = dict(trees[level] or {})
+                entries[parts[level].encode()] = (objects.TREE_MODE, child)
+                child = objects.write_object(self.git_dir, "tree", objects.tree_bytes(entries))
+            sha = objects.write_object(self.git_dir, "commit", objects.commit_bytes(
+                child, head, f"{name} <{email}>", f"{COMMITTER_NAME} <{COMMITTER_EMAIL}>", date,
+                message)).hex()
+            marker = self.git_dir / DIRTY_MARKER
+            marker.write_text(json.dumps(paths))
+            objects.add_pending(self.git_dir, paths)   # before the ref: never lost
+            try:
+                for path, data in by_path.items():     # the work tree mirrors HEAD
+                    target = self.path / path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(bytes(data))
+                faults.point("publish.before_ref_update")
+                self._git("update-ref", "-m", "docctl: record", "--stdin",
+                          stdin=f"update {BRANCH} {sha} {head}\n")
+            except BaseException:
+                self._restore_after_failure(paths)
+                raise
+            marker.unlink()
+        return sha
+
+    def _trees_at(self, commit: str, paths: list[str]) -> list[dict | None]:
+        """Return the entries of the tree at each path of a commit (None where there is none)."""
+        names = "".join(f"{commit}^{{tree}}\n" if not p else f"{commit}:{p}\n" for p in paths)
+        status, out, err = self._run(["cat-file", "--batch"], names, None)
+        if status != 0:
+            raise StoreError("cannot read the store's trees", detail=err[-200:].decode(
+                errors="replace"))
+        return [None if data is None else objects.parse_tree(data)
+                for data in objects.parse_batch(out, len(paths))]
+
+    def sync_index(self) -> None:
+        """Bring git's index up to HEAD for paths committed without it (under the lock)."""
+        paths = objects.pending(self.git_dir)
+        if not paths:
+            return
+        status, out, _err = self._run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                                      "".join(f"HEAD:{p}\n" for p in paths), None)
+        if status != 0:
+            raise StoreError("cannot read HEAD for the index")
+        lines = []
+        for path, answer in zip(paths, out.decode().splitlines(), strict=True):
+            sha, _sep, kind = answer.partition(" ")
+            # In HEAD: the index takes its entry. Not in HEAD (a write that failed): none.
+            lines.append(f"100644 {sha}\t{path}\n" if kind == "blob"
+                         else f"0 {'0' * 40}\t{path}\n")
+        self._git("update-index", "--index-info", stdin="".join(lines))
+        objects.clear_pending(self.git_dir)
 
     @staticmethod
     def _in_folder(directory: str, files: dict[str, bytes]) -> dict[str, bytes]:
@@ -228,8 +304,8 @@ class GitStore(StoreUpkeep):
             check_segment(name, "file name")
         return {f"{directory}/{name}": data for name, data in files.items()}
 
-    def _commit(self, files, *, subject, body, trailers, author, when, tags, expected_head,
-                write_once) -> str:
+    def _commit(self, files, *, subject, body, trailers, author, when, tags,
+                expected_head) -> str:
         # Validate everything before taking the lock or touching a file.
         for path, data in files.items():
             check_path(path, "store path")
@@ -262,11 +338,7 @@ class GitStore(StoreUpkeep):
                     raise TagExists("tag already exists; tags never move", tag=tag)
                 # Under StoreLock no git writer is live: a lock on this tag is a dead one's.
                 (self.git_dir / "refs" / "tags" / f"{tag}.lock").unlink(missing_ok=True)
-            # The work tree is HEAD's under this lock (_recover above): a file there is one
-            # written before (no git process needed to ask).
-            if write_once and any((self.path / path).exists() for path in write_once):
-                raise StoreError("a record is written once and never rewritten",
-                                 dir=paths[0].rsplit("/", 1)[0])
+            self.sync_index()   # the index learns folders committed without it first
             marker = self.git_dir / DIRTY_MARKER
             marker.write_text(json.dumps(paths))
             try:

@@ -66,6 +66,7 @@ class StoreUpkeep:
     def stray_files(self) -> list[str]:
         """Return work-tree paths that differ from HEAD (untracked, ignored or modified)."""
         with StoreLock(self.path, self.lock_timeout):   # never mistake a live write for strays
+            self.sync_index()   # records committed without the index are not strays
             out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all",
                             "--ignored", "--no-renames")
         # The project's checkout keeps repo_store/ with a placeholder of its own; not a stray.

@@ -193,7 +193,7 @@ def test_records_are_written_once(store):
         store.commit_files(rec, {"record.json": b"{1}"}, subject="again", body=None,
                            trailers=[], author=AUTHOR)
     assert store.head() == sha
-    assert status(store) == ""
+    assert store.stray_files() == [] and status(store) == ""
     with pytest.raises(ValidationError):
         store.commit_files(DOC, {"x.json": b"{}"}, subject="s", body=None, trailers=[],
                            author=AUTHOR)
@@ -296,3 +296,26 @@ def test_the_checkouts_placeholder_is_not_a_stray_file_but_anything_else_is(tmp_
         assert store.stray_files() == []
         (tmp_path / "store" / "notes.txt").write_text("x")
         assert store.stray_files() == ["notes.txt"]
+
+
+def test_records_committed_without_the_index_survive_the_next_document_commit(store):
+    """A record's commit skips git's index; the next index-based commit must still keep it."""
+    first = store.commit_files(record_dir(2026, "HS-2026-000001"), {"record.json": b"{1}",
+                                                                   "content.sealed": b"\x01"},
+                               subject="HS-2026-000001: file", body=None, trailers=[],
+                               author=AUTHOR)
+    second = store.commit_files(record_dir(2026, "HS-2026-000150"), {"record.json": b"{2}"},
+                                subject="HS-2026-000150: file", body=None, trailers=[],
+                                author=AUTHOR)
+    assert git(store, "rev-parse", f"{second}^").strip() == first
+    documented = write(store, {"content.txt": b"qt"})
+    listed = git(store, "ls-tree", "-r", "--name-only", documented).split()
+    assert {"records/2026/0000/HS-2026-000001/record.json",
+            "records/2026/0000/HS-2026-000001/content.sealed",
+            "records/2026/0001/HS-2026-000150/record.json",
+            "documents/QT/QT-01/content.txt"} <= set(listed)
+    assert store.read_file(documented, "records/2026/0001/HS-2026-000150/record.json") == b"{2}"
+    assert status(store) == "" and store.fsck() == []
+    # the objects written directly are what git itself would have written
+    assert git(store, "cat-file", "-t", first).strip() == "commit"
+    assert "HS-2026-000001: file" in git(store, "log", "-1", "--format=%B", first)
