@@ -48,10 +48,19 @@ def _home():
     return None if user is None else nonconformities.overdue_for_home(user)
 
 
+def _mine():
+    """Return the corrective actions waiting for this user to carry them out."""
+    user = current_actor()
+    # The owner learns of an action only here: nothing else tells them it was assigned.
+    return [] if user is None else nonconformities.list_ncs(user, status="open",
+                                                            owner=user.username)
+
+
 @bp.app_context_processor
 def improvement_facts() -> dict:
-    """Give the pages and the home page their improvement words and panel."""
-    return {"improvement_overdue": _home, "AUDIT_STATUSES": AUDIT_STATUSES,
+    """Give the pages and the home page their improvement words and panels."""
+    return {"improvement_overdue": _home, "improvement_mine": _mine,
+            "AUDIT_STATUSES": AUDIT_STATUSES,
             "FINDING_KINDS": FINDING_KINDS, "NC_STATUSES": NC_STATUSES,
             "NC_SOURCES": NC_SOURCES, "REVIEW_STATUSES": REVIEW_STATUSES,
             "REVIEW_SECTIONS": SECTIONS}
