@@ -42,20 +42,13 @@ def write_object(git_dir: Path, kind: str, data: bytes) -> bytes:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o444)
+        # As git does for core.fsync=objects: the file is flushed before its rename, the
+        # folder is not (a journalling file system orders the rename before later ones).
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
     return binsha
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def parse_tree(data: bytes) -> dict[bytes, tuple[bytes, bytes]]:
