@@ -34,17 +34,21 @@ class Perm(StrEnum):
     FILE_RECORD = "file_record"
     MANAGE_RECORDS = "manage_records"
     MANAGE_IMPROVEMENT = "manage_improvement"
+    # Take one's part in it: record findings on one's audit, carry out one's actions. Not the
+    # auditor role: auditors (certification body, steering committee) read and change nothing.
+    IMPROVE = "improve"
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset({Perm.READ, Perm.READ_ALL, Perm.MANAGE_USERS, Perm.AUDIT}),
     Role.CONTROLLER: frozenset({Perm.READ, Perm.READ_ALL, Perm.REGISTER, Perm.WITHDRAW,
                                 Perm.REQUEST_CHANGE, Perm.FILE_RECORD, Perm.MANAGE_RECORDS,
-                                Perm.MANAGE_IMPROVEMENT}),
-    Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW, Perm.REQUEST_CHANGE, Perm.FILE_RECORD}),
+                                Perm.MANAGE_IMPROVEMENT, Perm.IMPROVE}),
+    Role.REVIEWER: frozenset({Perm.READ, Perm.REVIEW, Perm.REQUEST_CHANGE, Perm.FILE_RECORD,
+                              Perm.IMPROVE}),
     Role.APPROVER: frozenset({Perm.READ, Perm.REVIEW, Perm.APPROVE, Perm.WITHDRAW,
-                              Perm.REQUEST_CHANGE, Perm.FILE_RECORD}),
-    Role.STAFF: frozenset({Perm.READ, Perm.REQUEST_CHANGE, Perm.FILE_RECORD}),
+                              Perm.REQUEST_CHANGE, Perm.FILE_RECORD, Perm.IMPROVE}),
+    Role.STAFF: frozenset({Perm.READ, Perm.REQUEST_CHANGE, Perm.FILE_RECORD, Perm.IMPROVE}),
     Role.AUDITOR: frozenset({Perm.READ, Perm.READ_ALL, Perm.AUDIT}),
 }
 

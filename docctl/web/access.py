@@ -54,3 +54,18 @@ def current_actor():
     if user is not None:
         return user
     return current_user if current_user.is_authenticated else None
+
+
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def changes_require(perm: Perm):
+    """Return a blueprint hook: every changing request needs perm (deny before any check)."""
+    def check():
+        if request.method not in CHANGING_METHODS:
+            return None
+        user = current_actor()
+        if user is not None and not has_perm(user.role, perm):
+            raise Forbidden(_l("Your role does not allow this"))
+        return None   # no one signed in: the view's own check answers (401 or sign-in page)
+    return check

@@ -11,10 +11,13 @@ from docctl.errors import DocctlError
 from docctl.services import audits, management_reviews, nonconformities
 from docctl.services import improvement_base as base
 from docctl.services.context import today
+from docctl.web import access
 from docctl.web.access import current_actor, login_required
 from docctl.web.labels import error_message
 
 bp = Blueprint("improvement", __name__, url_prefix="/improvement")
+# Auditors read the loop and change nothing: refused before any form is read.
+bp.before_request(access.changes_require(Perm.IMPROVE))
 
 AUDIT_STATUSES = {"planned": _l("Planned"), "in_progress": _l("In progress"),
                   "reported": _l("Reported (closed)")}

@@ -4,15 +4,17 @@ corrective actions, management reviews."""
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
+from docctl.domain.permissions import Perm
 from docctl.errors import ValidationError
 from docctl.extensions import csrf
 from docctl.services import audits, management_reviews, nonconformities
-from docctl.web import api
+from docctl.web import access, api
 from docctl.web.access import current_actor, login_required
 
 bp = Blueprint("improvement_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)   # bearer requests carry no cookie; session requests are checked below
 bp.before_request(api.authenticate_caller)   # 401 JSON, token or CSRF-checked session
+bp.before_request(access.changes_require(Perm.IMPROVE))   # auditors change nothing
 
 
 def _iso(value):

@@ -24,7 +24,11 @@ def _ok(response, status=200):
     return response.get_json()
 
 
-def test_the_loop_over_the_api(client, token, db, procedure):
+def test_the_loop_over_the_api(client, token, db, procedure, users):
+    # The lead internal auditor is staff trained to audit; the auditor role alone changes
+    # nothing (tests/audit/test_auditor_reads_only.py).
+    users["auditor"].role = "staff,auditor"
+    db.session.commit()
     sec, lead, staff, head = (token("controller"), token("auditor"), token("staff"),
                               token("approver"))
     made = _ok(client.post("/api/v1/audits", headers=sec, json={

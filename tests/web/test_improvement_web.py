@@ -23,6 +23,10 @@ def _page(client, url):
 
 
 def test_an_audit_from_the_programme_to_its_filed_report(users, db, procedure, login_as):
+    # The lead internal auditor is staff trained to audit (staff and auditor roles): the
+    # auditor role alone reads and changes nothing (tests/audit/test_auditor_reads_only.py).
+    users["auditor"].role = "staff,auditor"
+    db.session.commit()
     sec = login_as("controller")
     page = _page(sec, "/improvement/audits")
     assert "Chương trình đánh giá nội bộ năm" in page and 'name="lead_auditor"' in page
