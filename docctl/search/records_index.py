@@ -16,13 +16,13 @@ from whoosh.analysis import SpaceSeparatedTokenizer
 
 from docctl.search import analysis
 
-MAX_HITS = 5000
-
 
 def _schema() -> fields.Schema:
     return fields.Schema(
         id=fields.NUMERIC(stored=True, unique=True, bits=64, signed=False),
-        keeper=fields.NUMERIC(bits=64, signed=False),
+        # Who may see it, so a search counts and pages only what the asker may see.
+        keeper=fields.ID(),
+        private=fields.ID(),
         words=fields.TEXT(analyzer=SpaceSeparatedTokenizer(), stored=False, phrase=False),
     )
 
@@ -46,14 +46,15 @@ class RecordsIndex:
         os.makedirs(self.path, exist_ok=True)
         return index.create_in(self.path, _schema())
 
-    def add(self, entries: Iterable[tuple[int, int, str]]) -> int:
-        """Index (record id, keeper id, folded words) entries; return how many."""
+    def add(self, entries: Iterable[tuple[int, int, bool, str]]) -> int:
+        """Index (record id, keeper id, department only?, folded words); return how many."""
         ix = self._open(create=True)
         writer = ix.writer(timeout=30.0)
         count = 0
         try:
-            for record_id, keeper_id, words in entries:
-                writer.update_document(id=record_id, keeper=keeper_id, words=words)
+            for record_id, keeper_id, private, words in entries:
+                writer.update_document(id=record_id, keeper=str(keeper_id),
+                                       private="1" if private else "0", words=words)
                 count += 1
         except BaseException:
             writer.cancel()
@@ -62,25 +63,39 @@ class RecordsIndex:
         return count
 
     def purge(self, record_ids: Iterable[int]) -> None:
-        """Delete records and rewrite every segment, so their words leave the files."""
+        """Delete records' entries (their words stay in segment files until merge())."""
         ix = self._open()
         if ix is None:
             return
         writer = ix.writer(timeout=30.0)
         for record_id in record_ids:
             writer.delete_by_term("id", record_id)
-        writer.commit(optimize=True)
+        writer.commit()
 
-    def search(self, words: str, *, limit: int = MAX_HITS) -> list[int]:
-        """Return the ids of records holding every word (folded), best first."""
+    def merge(self) -> None:
+        """Rewrite every segment into one, so deleted records' words leave the files."""
+        ix = self._open()
+        if ix is not None:
+            ix.optimize()
+
+    def search(self, words: str, *, page: int, per_page: int, keeper: int | None,
+               only_keeper: bool) -> tuple[list[int], int]:
+        """Return one page of the ids of records holding every word (best first) and how many.
+
+        only_keeper: the asker sees their department's records only; else also every record
+        not marked department-only.
+        """
         ix = self._open()
         terms = [w for w in words.split() if w]
         if ix is None or not terms:
-            return []
+            return [], 0
         query = wq.And([wq.Prefix("words", t) if i == len(terms) - 1 and len(t) >= 2
                         else wq.Term("words", t) for i, t in enumerate(terms)])
+        own = wq.Term("keeper", str(keeper if keeper is not None else -1))
+        allowed = own if only_keeper else wq.Or([wq.Term("private", "0"), own])
         with ix.searcher() as searcher:
-            return [hit["id"] for hit in searcher.search(query, limit=limit)]
+            hits = searcher.search_page(query, page, pagelen=per_page, filter=allowed)
+            return [hit["id"] for hit in hits], hits.total
 
     def count(self) -> int:
         """Return how many records the index holds."""

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from docctl import dbengine
+from docctl.domain.permissions import Perm, has_perm
 from docctl.extensions import db
 from docctl.models import Document, User
 from docctl.models_records import Record, RecordIndexJob
@@ -49,7 +50,7 @@ def _words(record: Record) -> str:
 def apply_jobs() -> int:
     """Apply queued record index jobs under the index's writer lock; return how many."""
     target = RecordsIndex(index_path())
-    done = 0
+    done, merge = 0, False
     with IndexLocation(index_path()).writer_lock():
         while True:
             with dbengine.reading():
@@ -58,8 +59,8 @@ def apply_jobs() -> int:
                     RecordIndexJob.done_at.is_(None)).order_by(RecordIndexJob.id)
                     .limit(BATCH)).all()
                 adds = [db.session.get(Record, j.record_id) for j in jobs if j.action == "add"]
-                entries = [(r.id, r.keeper_id, _words(r)) for r in adds
-                           if r is not None and r.status == "filed"]
+                entries = [(r.id, r.keeper_id, r.visibility == "department", _words(r))
+                           for r in adds if r is not None and r.status == "filed"]
             db.session.commit()   # end the read: the write below starts its own transaction
             if not jobs:
                 break
@@ -67,10 +68,13 @@ def apply_jobs() -> int:
             purged = [j.record_id for j in jobs if j.action == "purge"]
             if purged:
                 target.purge(purged)
+                merge = True
             db.session.execute(update(RecordIndexJob).where(
                 RecordIndexJob.id.in_([j.id for j in jobs])).values(done_at=now()))
             db.session.commit()
             done += len(jobs)
+        if merge:
+            target.merge()   # once for all the batches: a disposed record leaves no words
     return done
 
 
@@ -85,7 +89,8 @@ def reindex() -> int:
         for start in range(0, len(ids), BATCH):
             rows = db.session.scalars(select(Record).where(
                 Record.id.in_(ids[start:start + BATCH]))).all()
-            total += target.add((r.id, r.keeper_id, _words(r)) for r in rows)
+            total += target.add((r.id, r.keeper_id, r.visibility == "department", _words(r))
+                                for r in rows)
         if not ids:
             target.add([])
     return total
@@ -93,22 +98,23 @@ def reindex() -> int:
 
 def search(user: User, q: str, *, page: int = 1,
            per_page: int = PER_PAGE) -> tuple[list[Record], int]:
-    """Return the records the user may see that match q (words, any diacritics), best first."""
-    words = folded(q[:200])
-    ranked = RecordsIndex(index_path()).search(words)
-    # A record's number or reference typed exactly finds it even before the index has it.
-    exact = db.session.scalars(select(Record.id).where(
-        (Record.slug == q.strip().upper()) | (Record.reference == q.strip()))).all()
-    order = list(dict.fromkeys([*exact, *ranked]))
-    if not order:
-        return [], 0
-    visible = set()
-    for start in range(0, len(order), 500):
-        chunk = order[start:start + 500]
-        visible.update(db.session.scalars(select(Record.id).where(
-            Record.id.in_(chunk), Record.status == "filed", records.visible_filter(user))))
-    shown = [i for i in order if i in visible]
+    """Return the records the user may see that match q (words, any diacritics), best first.
+
+    A record's number or reference typed exactly comes first. The index filters by who may
+    see (keeper, department-only) so a common word among 10,000 records costs one page.
+    """
     page = max(1, page)
-    wanted = shown[(page - 1) * per_page:page * per_page]
-    rows = {r.id: r for r in db.session.scalars(select(Record).where(Record.id.in_(wanted)))}
-    return [rows[i] for i in wanted], len(shown)
+    text = q[:200].strip()
+    exact = list(db.session.scalars(select(Record).where(
+        (Record.slug == text.upper()) | (Record.reference == text),
+        Record.status == "filed", records.visible_filter(user)).order_by(Record.id)
+        .limit(per_page)))
+    own_only = not (has_perm(user.role, Perm.MANAGE_RECORDS) or has_perm(user.role, Perm.AUDIT))
+    ranked, total = RecordsIndex(index_path()).search(
+        folded(text), page=page, per_page=per_page, keeper=user.department_id,
+        only_keeper=own_only)
+    ids = [i for i in ranked if i not in {r.id for r in exact}]
+    rows = {r.id: r for r in db.session.scalars(select(Record).where(
+        Record.id.in_(ids), Record.status == "filed", records.visible_filter(user)))}
+    shown = (exact if page == 1 else []) + [rows[i] for i in ids if i in rows]
+    return shown[:per_page], max(total, len(exact))
