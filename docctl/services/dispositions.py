@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 
 from docctl import dbengine
-from docctl.domain.permissions import Perm
+from docctl.domain.permissions import Perm, has_perm
 from docctl.domain.textfold import nfc
 from docctl.errors import Conflict, Forbidden, NotFound, ValidationError
 from docctl.extensions import db
@@ -130,9 +130,7 @@ def propose(actor: User, record_ids, reason) -> Disposition:
 
 def get(actor: User, disposition_id) -> Disposition:
     """Return a disposition list to those who keep records, approve or audit."""
-    if not any(perm in _perms(actor) for perm in (Perm.MANAGE_RECORDS, Perm.APPROVE,
-                                                  Perm.AUDIT)):
-        raise Forbidden(_l("Your role does not allow this"))
+    _require_any(actor, Perm.MANAGE_RECORDS, Perm.APPROVE, Perm.AUDIT)
     try:
         row = db.session.get(Disposition, int(disposition_id))
     except (TypeError, ValueError):
@@ -142,16 +140,15 @@ def get(actor: User, disposition_id) -> Disposition:
     return row
 
 
-def _perms(actor: User) -> set[Perm]:
-    from docctl.domain.permissions import has_perm
-    return {p for p in Perm if has_perm(actor.role, p)}
+def _require_any(actor: User, *perms: Perm) -> None:
+    """Raise Forbidden unless the actor's roles grant one of perms."""
+    if not any(has_perm(actor.role, perm) for perm in perms):
+        raise Forbidden(_l("Your role does not allow this"))
 
 
 def list_dispositions(actor: User, status: str | None = None) -> list[Disposition]:
     """Return disposition lists, newest first."""
-    get_allowed = _perms(actor) & {Perm.MANAGE_RECORDS, Perm.APPROVE, Perm.AUDIT}
-    if not get_allowed:
-        raise Forbidden(_l("Your role does not allow this"))
+    _require_any(actor, Perm.MANAGE_RECORDS, Perm.APPROVE, Perm.AUDIT)
     query = select(Disposition).order_by(Disposition.id.desc())
     if status:
         query = query.where(Disposition.status == status)
@@ -266,8 +263,7 @@ def release_hold(actor: User, hold_id, reason) -> LegalHold:
 
 def get_hold(actor: User, hold_id) -> LegalHold:
     """Return a legal hold to those who keep records or audit."""
-    if not _perms(actor) & {Perm.MANAGE_RECORDS, Perm.AUDIT}:
-        raise Forbidden(_l("Your role does not allow this"))
+    _require_any(actor, Perm.MANAGE_RECORDS, Perm.AUDIT)
     try:
         hold = db.session.get(LegalHold, int(hold_id))
     except (TypeError, ValueError):
@@ -279,8 +275,7 @@ def get_hold(actor: User, hold_id) -> LegalHold:
 
 def list_holds(actor: User, *, active: bool | None = None) -> list[LegalHold]:
     """Return legal holds, newest first."""
-    if not _perms(actor) & {Perm.MANAGE_RECORDS, Perm.AUDIT}:
-        raise Forbidden(_l("Your role does not allow this"))
+    _require_any(actor, Perm.MANAGE_RECORDS, Perm.AUDIT)
     query = select(LegalHold).order_by(LegalHold.id.desc())
     if active is not None:
         query = query.where(LegalHold.active.is_(active))
